@@ -1,0 +1,30 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, build, and run `sgaps serve` on the built-in default config
+#   make test   set up, build, and run the whole test suite
+# Set-up (scripts/setup.sh) installs libtorch (the torch wheel), CMake and the Python
+# packages into a cache outside the checkout; a second run skips what is there.
+
+WITH_ENV := scripts/with-env
+CARGO := $(WITH_ENV) cargo
+
+.PHONY: setup build run test bench
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --workspace
+
+run: build
+	$(CARGO) run --release --bin sgaps -- serve $(ARGS)
+
+test: setup
+	$(CARGO) test --workspace
+
+# The numbers the issue notes quote: 112x112, N=500, batch 1 and 8, both decoders,
+# seed dimensions and the small CPU preset.
+bench: build
+	@for model in spt spt_small; do for decoder in cross seed; do for batch in 1 8; do \
+		$(CARGO) run -q --release --bin sgaps -- bench model --json --batch $$batch --iters 5 --warmup 1 \
+			model=$$model model.decoder=$$decoder device=cpu || exit 1; \
+	done; done; done

@@ -1,0 +1,130 @@
+//! Configuration: YAML groups under `conf/` composed Hydra-style into typed structs.
+//!
+//! ```text
+//! sgaps serve model=spt_small model.embed_dim=128 sampling=uniform
+//! ```
+//! chooses `conf/model/spt_small.yaml`, then sets one key, then chooses another sampling
+//! file. An unknown key, an unknown option or a bad value is a [`ConfigError`] naming the
+//! key and the file (or override) it came from.
+
+mod compose;
+mod schema;
+mod source;
+
+use std::path::Path;
+
+pub use schema::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {file}: {message}")]
+    Io { file: String, message: String },
+    #[error("{file} is not valid YAML: {message}")]
+    Yaml { file: String, message: String },
+    #[error("unknown key `{key}` (in {file})")]
+    UnknownKey { key: String, file: String },
+    #[error("bad value for `{key}` (in {file}): {message}")]
+    Invalid { key: String, file: String, message: String },
+    #[error("config group `{group}` has no option `{option}`; available: {}", available.join(", "))]
+    UnknownOption { group: String, option: String, available: Vec<String> },
+    #[error("bad override `{text}`: {message}")]
+    BadOverride { text: String, message: String },
+}
+
+impl Config {
+    /// Composes `conf_dir/config.yaml` with its groups and `overrides`. With `None` the
+    /// copy of the repository's `conf/` built into the library is used.
+    pub fn load(conf_dir: Option<&Path>, overrides: &[String]) -> Result<Config, ConfigError> {
+        let source = match conf_dir {
+            Some(dir) => source::ConfSource::Dir(dir.to_path_buf()),
+            None => source::ConfSource::Embedded,
+        };
+        let composed = compose::compose(&source, overrides)?;
+        let config: Config = serde_path_to_error::deserialize(composed.tree.clone()).map_err(|e| {
+            let inner = e.inner().to_string();
+            let path = e.path().to_string();
+            // serde reports an unknown field at its parent's path; name the field itself.
+            if let Some(field) = unknown_field_name(&inner) {
+                let key = if path == "." { field } else { format!("{path}.{field}") };
+                let file = composed.origin_of(&key);
+                ConfigError::UnknownKey { key, file }
+            } else {
+                let file = composed.origin_of(&path);
+                ConfigError::Invalid { key: path, file, message: inner }
+            }
+        })?;
+        config.validate().map_err(|(key, message)| {
+            let file = composed.origin_of(&key);
+            ConfigError::Invalid { key, file, message }
+        })?;
+        Ok(config)
+    }
+
+    /// Cross-field rules serde cannot express; returns the offending key.
+    fn validate(&self) -> Result<(), (String, String)> {
+        self.model.validate().map_err(|(k, m)| (format!("model.{k}"), m))?;
+        let s = &self.sampling;
+        let err = |key: &str, message: String| Err((format!("sampling.{key}"), message));
+        if s.default_sample_count == 0 || s.default_sample_count > s.max_sample_count {
+            return err(
+                "default_sample_count",
+                format!("must be in 1..={} (sampling.max_sample_count)", s.max_sample_count),
+            );
+        }
+        if !(0.0..=1.0).contains(&s.importance_ratio) || (s.importance_ratio + s.uniform_ratio - 1.0).abs() > 1e-6 {
+            return err("importance_ratio", "importance_ratio and uniform_ratio must be in [0, 1] and sum to 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl ModelConfig {
+    /// Checks the shape rules of the module tree; returns the offending key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let positive = [
+            ("embed_dim", self.embed_dim),
+            ("num_heads", self.num_heads),
+            ("num_encoder_layers", self.num_encoder_layers),
+            ("num_decoder_layers", self.num_decoder_layers),
+            ("max_state_dim", self.max_state_dim),
+            ("architecture.feedforward_dim", self.architecture.feedforward_dim),
+            ("resolution", self.resolution[0].min(self.resolution[1])),
+        ];
+        for (key, value) in positive {
+            if value <= 0 {
+                return Err((key.into(), format!("must be positive, got {value}")));
+            }
+        }
+        if self.embed_dim % self.num_heads != 0 {
+            return Err(("num_heads".into(), format!("must divide embed_dim ({})", self.embed_dim)));
+        }
+        // Sinusoidal: sin/cos of u and v per band; Gaussian-Fourier: sin/cos per feature.
+        let multiple = match self.positional_encoding.kind {
+            PositionalEncodingKind::Sinusoidal => 4,
+            PositionalEncodingKind::GaussianFourier => 2,
+        };
+        if self.embed_dim % multiple != 0 {
+            return Err((
+                "embed_dim".into(),
+                format!("must be a multiple of {multiple} for the {:?} positional encoding", self.positional_encoding.kind),
+            ));
+        }
+        if !(0.0..1.0).contains(&self.architecture.dropout) {
+            return Err(("architecture.dropout".into(), "must be in [0, 1)".into()));
+        }
+        Ok(())
+    }
+
+    /// `(height, width)` of the reconstruction.
+    pub fn height_width(&self) -> (i64, i64) {
+        (self.resolution[1], self.resolution[0])
+    }
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+#[cfg(test)]
+mod tests;

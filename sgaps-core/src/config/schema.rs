@@ -1,0 +1,218 @@
+//! Typed configuration, one struct per `conf/` group. Field names equal the YAML keys.
+//! Every struct denies unknown fields so a typo is an error, not a silent default.
+
+use serde::{Deserialize, Serialize};
+
+/// The whole composed configuration (`conf/config.yaml` plus its groups).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub model: ModelConfig,
+    pub training: TrainingConfig,
+    pub sampling: SamplingConfig,
+    pub mask_update: MaskUpdateConfig,
+    pub server: ServerConfig,
+    /// `auto` picks CUDA when libtorch sees a GPU.
+    pub device: DeviceChoice,
+    /// Inference precision; half and bf16 apply on CUDA only.
+    pub precision: Precision,
+    pub seed: u64,
+    pub checkpoint_dir: String,
+    pub data_root: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    Float32,
+    Float16,
+    Bfloat16,
+}
+
+/// Hyper-parameters of the Sparse Pixel Transformer (seed section 2.1). Saved beside
+/// every checkpoint, so a checkpoint always rebuilds the module tree it was trained with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub name: String,
+    pub embed_dim: i64,
+    pub num_heads: i64,
+    pub num_encoder_layers: i64,
+    pub num_decoder_layers: i64,
+    pub max_state_dim: i64,
+    pub sentinel_value: f32,
+    /// Reconstruction resolution `[width, height]`.
+    pub resolution: [i64; 2],
+    pub decoder: DecoderKind,
+    pub positional_encoding: PositionalEncodingConfig,
+    pub architecture: ArchitectureConfig,
+}
+
+/// Which decoder layer the model uses over the H x W query grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecoderKind {
+    /// PyTorch `TransformerDecoderLayer`: query self-attention, cross-attention,
+    /// feed-forward. O((H*W)^2); loads weights trained with the seed's model.
+    Seed,
+    /// Cross-attention and feed-forward only: O(H*W*N). The default for new models.
+    Cross,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PositionalEncodingConfig {
+    #[serde(rename = "type")]
+    pub kind: PositionalEncodingKind,
+    /// Highest frequency of the sinusoidal bands (seed: 10).
+    pub max_freq: f64,
+    /// Standard deviation of the initial Gaussian-Fourier projection.
+    pub fourier_sigma: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionalEncodingKind {
+    /// Fixed log-spaced sin/cos bands (seed section 2.2).
+    Sinusoidal,
+    /// Learnable Gaussian random Fourier features (Tancik et al. 2020).
+    GaussianFourier,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchitectureConfig {
+    pub feedforward_dim: i64,
+    pub dropout: f64,
+    pub skip: SkipConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipConfig {
+    pub enabled: bool,
+    pub weight: f64,
+    pub dropout: f64,
+}
+
+/// One training phase (seed section 2.3); see `conf/training/phase*.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    pub phase: u32,
+    pub description: String,
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub learning_rate: f64,
+    pub weight_decay: f64,
+    pub grad_clip_norm: f64,
+    /// Training resolution `[width, height]`.
+    pub resolution: [i64; 2],
+    /// Fraction range of the collected pixels the model sees (masked sparse modelling).
+    pub visible_fraction: [f64; 2],
+    pub sampled_loss_weight: f64,
+    pub full_frame_loss_weight: f64,
+    /// How often each frame is revisited per epoch with a fresh random pixel subset.
+    pub repeats: u32,
+    pub validation_fraction: f64,
+    pub best_metric: String,
+    /// Phase 3 runs the closed loop with the adaptive sampler.
+    pub closed_loop: bool,
+}
+
+/// How coordinates are chosen (seed section 3.3).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamplingConfig {
+    pub strategy: SamplingStrategy,
+    pub default_sample_count: u32,
+    pub max_sample_count: u32,
+    pub importance_ratio: f64,
+    pub uniform_ratio: f64,
+    /// Minimum distance between two samples, in UV units.
+    pub min_distance: f64,
+    /// Frames sampled on the uniform grid before importance is trusted.
+    pub warmup_frames: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SamplingStrategy {
+    Uniform,
+    Random,
+    Stratified,
+    ImportanceOnly,
+    Hybrid,
+}
+
+/// When the sampling mask is renewed (seed section 3.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaskUpdateConfig {
+    pub mode: MaskUpdateMode,
+    pub fixed_interval: u32,
+    pub adaptive: AdaptiveMaskUpdate,
+    pub quality_based: QualityBasedMaskUpdate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MaskUpdateMode {
+    Fixed,
+    Adaptive,
+    QualityBased,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdaptiveMaskUpdate {
+    pub min_interval: u32,
+    pub max_interval: u32,
+    pub quality_threshold: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QualityBasedMaskUpdate {
+    pub low_quality_threshold: f64,
+    pub high_quality_threshold: f64,
+}
+
+/// The network shim (`sgaps serve`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub host: String,
+    pub port: u16,
+    pub target_fps: u32,
+    pub max_sessions: u32,
+    pub max_message_bytes: usize,
+    pub idle_timeout_s: f64,
+    pub allow_debug: bool,
+    /// When set, clients must present this bearer token.
+    pub auth_token: Option<String>,
+    pub batching: BatchingConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchingConfig {
+    pub max_batch_size: usize,
+    pub max_queue_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub enabled: bool,
+    pub flush_interval_s: f64,
+}

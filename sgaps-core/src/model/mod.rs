@@ -1,0 +1,147 @@
+//! The Sparse Pixel Transformer on libtorch (tch), one file per building block, and
+//! [`Model`]: the network with its weights on a device.
+
+mod attention;
+mod batch;
+mod flops;
+mod positional_encoding;
+mod refine_head;
+mod spt;
+mod state_encoder;
+mod transformer;
+mod weights;
+
+use std::path::Path;
+
+use tch::{nn::VarStore, Device, Kind};
+
+pub use batch::{FrameInput, SparseBatch};
+pub use flops::forward_flops;
+pub use spt::{SparsePixelTransformer, SptOutput};
+
+use crate::config::ModelConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("bad model input: {0}")]
+    Input(String),
+    #[error("bad model config: `model.{key}` {message}")]
+    Config { key: String, message: String },
+    #[error("cannot load weights: {0}")]
+    Weights(String),
+    #[error("cannot read or write a checkpoint: {0}")]
+    Checkpoint(String),
+    #[error("libtorch failed: {0}")]
+    Torch(String),
+}
+
+/// The file names of a checkpoint directory.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+pub const CONFIG_FILE: &str = "config.json";
+
+/// A Sparse Pixel Transformer with its weights on one device, in one precision.
+#[derive(Debug)]
+pub struct Model {
+    vs: VarStore,
+    spt: SparsePixelTransformer,
+    kind: Kind,
+}
+
+impl Model {
+    /// A model with freshly initialised weights (seeded by the caller via `tch::manual_seed`).
+    pub fn new(config: &ModelConfig, device: Device) -> Result<Model, ModelError> {
+        config.validate().map_err(|(key, message)| ModelError::Config { key, message })?;
+        let vs = VarStore::new(device);
+        let spt = SparsePixelTransformer::new(&vs.root(), config);
+        Ok(Model { vs, spt, kind: Kind::Float })
+    }
+
+    /// Builds the model `config` describes and loads `weights` strictly.
+    pub fn from_weights(config: &ModelConfig, weights: &Path, device: Device) -> Result<Model, ModelError> {
+        let mut model = Model::new(config, device)?;
+        weights::load_strict(&mut model.vs, weights)?;
+        Ok(model)
+    }
+
+    /// Loads a checkpoint directory: `config.json` (the model config) beside
+    /// `model.safetensors`.
+    pub fn load_checkpoint(dir: &Path, device: Device) -> Result<Model, ModelError> {
+        let config_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", config_path.display())))?;
+        let config: ModelConfig = serde_json::from_str(&text)
+            .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", config_path.display())))?;
+        Model::from_weights(&config, &dir.join(WEIGHTS_FILE), device)
+    }
+
+    /// Writes `config.json` and `model.safetensors` into `dir` (created if needed).
+    pub fn save_checkpoint(&self, dir: &Path) -> Result<(), ModelError> {
+        let io = |e: std::io::Error| ModelError::Checkpoint(format!("{}: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let config = serde_json::to_string_pretty(self.config()).expect("config serialises");
+        std::fs::write(dir.join(CONFIG_FILE), config).map_err(io)?;
+        weights::save(&self.vs, &dir.join(WEIGHTS_FILE))
+    }
+
+    /// Casts the weights to half or bfloat16 (CUDA) or back to float32.
+    pub fn set_kind(&mut self, kind: Kind) {
+        self.vs.set_kind(kind);
+        self.kind = kind;
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    pub fn device(&self) -> Device {
+        self.vs.device()
+    }
+
+    pub fn config(&self) -> &ModelConfig {
+        self.spt.config()
+    }
+
+    pub fn network(&self) -> &SparsePixelTransformer {
+        &self.spt
+    }
+
+    pub fn var_store(&self) -> &VarStore {
+        &self.vs
+    }
+
+    /// Inference: pads `frames` into one batch and reconstructs them at the configured
+    /// resolution without autograd. Bad input and libtorch failures (out of memory, say)
+    /// come back as errors, never as a panic.
+    pub fn infer(&self, frames: &[FrameInput], want_attention: bool) -> Result<SptOutput, ModelError> {
+        let batch = SparseBatch::new(frames, self.config(), self.device(), self.kind)?;
+        let (height, width) = self.config().height_width();
+        self.infer_batch(&batch, height, width, want_attention)
+    }
+
+    /// Inference on an already built batch at any resolution.
+    pub fn infer_batch(
+        &self,
+        batch: &SparseBatch,
+        height: i64,
+        width: i64,
+        want_attention: bool,
+    ) -> Result<SptOutput, ModelError> {
+        if height <= 0 || width <= 0 {
+            return Err(ModelError::Input(format!("resolution {width}x{height} is empty")));
+        }
+        // tch panics on libtorch errors; this is the one place they become values.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = tch::no_grad_guard();
+            self.spt.forward(batch, height, width, want_attention, false)
+        }))
+        .map_err(|panic| ModelError::Torch(panic_message(panic)))
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}

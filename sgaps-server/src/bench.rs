@@ -1,0 +1,125 @@
+//! `sgaps bench model`: forward-pass latency and FLOP rate of the Sparse Pixel Transformer.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use sgaps_core::device::{describe, resolve_device, resolve_kind};
+use sgaps_core::model::{forward_flops, FrameInput, Model, SparseBatch};
+use tch::Device;
+
+use crate::cli::{BenchModelArgs, ConfArgs};
+
+#[derive(Serialize)]
+struct ModelBenchReport {
+    model: String,
+    decoder: String,
+    embed_dim: i64,
+    device: String,
+    precision: String,
+    threads: i32,
+    width: i64,
+    height: i64,
+    pixels: u32,
+    batch: u32,
+    attention: bool,
+    iters: u32,
+    p50_ms: f64,
+    p90_ms: f64,
+    mean_ms: f64,
+    frames_per_s: f64,
+    gflop_per_pass: f64,
+    gflop_per_s: f64,
+}
+
+pub fn model(conf: &ConfArgs, args: BenchModelArgs) -> anyhow::Result<()> {
+    let config = conf.load(&args.overrides)?;
+    let device = resolve_device(config.device).map_err(anyhow::Error::msg)?;
+    let kind = resolve_kind(config.precision, device);
+    let (height, width) = config.model.height_width();
+    let (height, width) = (args.height.unwrap_or(height), args.width.unwrap_or(width));
+    anyhow::ensure!(args.batch > 0 && args.pixels > 0 && args.iters > 0, "--batch, --pixels and --iters must be positive");
+
+    tch::manual_seed(config.seed as i64);
+    let mut model = Model::new(&config.model, device)?;
+    model.set_kind(kind);
+    let frames = random_frames(args.batch as usize, args.pixels as usize);
+    let inputs: Vec<FrameInput> = frames.iter().map(|p| FrameInput { pixels: p, state: &[0.5, -0.25] }).collect();
+    let batch = SparseBatch::new(&inputs, &config.model, device, kind)?;
+
+    let forward = || -> anyhow::Result<f64> {
+        let start = Instant::now();
+        let out = model.infer_batch(&batch, height, width, args.attention)?;
+        if let Device::Cuda(i) = device {
+            tch::Cuda::synchronize(i as i64);
+        }
+        drop(out);
+        Ok(start.elapsed().as_secs_f64() * 1e3)
+    };
+    for _ in 0..args.warmup {
+        forward().context("warm-up forward pass")?;
+    }
+    let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.iters as u64) };
+    progress.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} passes, {eta} left").unwrap());
+    progress.set_message(format!("{} {:?} {width}x{height} N={} B={}", config.model.name, config.model.decoder, args.pixels, args.batch));
+    let mut times = Vec::with_capacity(args.iters as usize);
+    for _ in 0..args.iters {
+        times.push(forward()?);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+
+    let flops = forward_flops(&config.model, args.batch as u64, args.pixels as u64, height as u64, width as u64);
+    let mean_ms = times.iter().sum::<f64>() / times.len() as f64;
+    let report = ModelBenchReport {
+        model: config.model.name.clone(),
+        decoder: format!("{:?}", config.model.decoder).to_lowercase(),
+        embed_dim: config.model.embed_dim,
+        device: describe(device),
+        precision: format!("{kind:?}"),
+        threads: tch::get_num_threads(),
+        width,
+        height,
+        pixels: args.pixels,
+        batch: args.batch,
+        attention: args.attention,
+        iters: args.iters,
+        p50_ms: percentile(&times, 0.5),
+        p90_ms: percentile(&times, 0.9),
+        mean_ms,
+        frames_per_s: args.batch as f64 / (mean_ms / 1e3),
+        gflop_per_pass: flops as f64 / 1e9,
+        gflop_per_s: flops as f64 / 1e9 / (mean_ms / 1e3),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn print_table(r: &ModelBenchReport) {
+    println!("model      {} (decoder {}, embed_dim {})", r.model, r.decoder, r.embed_dim);
+    println!("device     {} {} ({} threads)", r.device, r.precision, r.threads);
+    println!("input      {}x{}, {} pixels, batch {}, attention {}", r.width, r.height, r.pixels, r.batch, r.attention);
+    println!("latency    p50 {:.1} ms   p90 {:.1} ms   mean {:.1} ms   ({} passes)", r.p50_ms, r.p90_ms, r.mean_ms, r.iters);
+    println!("throughput {:.2} frames/s", r.frames_per_s);
+    println!("compute    {:.1} GFLOP per pass, {:.1} GFLOP/s", r.gflop_per_pass, r.gflop_per_s);
+}
+
+/// Nearest-rank percentile.
+fn percentile(times: &[f64], q: f64) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Uniform random pixels (u, v, value in [0, 1)) from libtorch's seeded generator.
+fn random_frames(batch: usize, pixels: usize) -> Vec<Vec<[f32; 3]>> {
+    let values = Vec::<f32>::try_from(tch::Tensor::rand([(batch * pixels * 3) as i64], tch::kind::FLOAT_CPU))
+        .expect("a float tensor converts");
+    values.chunks(pixels * 3).map(|frame| frame.chunks(3).map(|p| [p[0], p[1], p[2]]).collect()).collect()
+}

@@ -1,0 +1,27 @@
+//! `sgaps`: the command line of SGAPS (serve, bench, config).
+
+mod bench;
+mod cli;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if cli.verbose { "debug" } else { "info" })),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        cli::Command::Serve(args) => serve::run(&cli.conf, args),
+        cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
+        cli::Command::Config { overrides } => {
+            let config = cli.conf.load(&overrides)?;
+            print!("{}", serde_yaml_ng::to_string(&config)?);
+            Ok(())
+        }
+    }
+}
