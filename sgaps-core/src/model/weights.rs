@@ -19,10 +19,10 @@ fn is_derived_buffer(name: &str) -> bool {
 pub fn load_strict(vs: &mut VarStore, path: &Path) -> Result<(), ModelError> {
     let file = Tensor::read_safetensors(path).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))?;
     let mut tensors: BTreeMap<String, Tensor> = file.into_iter().collect();
-    let variables = vs.variables();
+    // Sorted, so an error names the same tensor every time.
+    let variables: BTreeMap<String, Tensor> = vs.variables().into_iter().collect();
 
-    let mut missing: Vec<&String> = variables.keys().filter(|k| !tensors.contains_key(*k)).collect();
-    missing.sort();
+    let missing: Vec<&String> = variables.keys().filter(|k| !tensors.contains_key(*k)).collect();
     if !missing.is_empty() {
         return Err(ModelError::Weights(format!(
             "{}: missing tensor(s) {}",
