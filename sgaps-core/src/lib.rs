@@ -3,9 +3,14 @@
 //! - [`config`]: the `conf/` YAML groups composed into typed structs.
 //! - [`model`]: the Sparse Pixel Transformer (tch), its weights and checkpoints.
 //! - [`device`]: choosing CPU or CUDA and the inference precision.
+//! - [`pipeline`]: importance, sampling and mask scheduling around the model.
+//! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
 
 pub mod config;
 pub mod device;
+pub mod metrics;
 pub mod model;
+pub mod pipeline;
+pub mod visualize;
 
 pub use config::Config;
