@@ -56,31 +56,45 @@ impl Model {
         Ok(Model { vs, spt, kind: Kind::Float })
     }
 
-    /// Builds the model `config` describes and loads `weights` strictly.
+    /// Builds the model `config` describes and loads `weights` strictly, whatever
+    /// config the file's metadata holds.
     pub fn from_weights(config: &ModelConfig, weights: &Path, device: Device) -> Result<Model, ModelError> {
+        let file = weights::read(weights)?;
         let mut model = Model::new(config, device)?;
-        weights::load_strict(&mut model.vs, weights)?;
+        weights::load_strict(&mut model.vs, file.tensors, weights)?;
         Ok(model)
     }
 
-    /// Loads a checkpoint directory: `config.json` (the model config) beside
-    /// `model.safetensors`.
+    /// Loads a checkpoint directory: `model.safetensors`, with the model config from its
+    /// metadata or, for weights converted from PyTorch, from `config.json` beside it.
     pub fn load_checkpoint(dir: &Path, device: Device) -> Result<Model, ModelError> {
-        let config_path = dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", config_path.display())))?;
-        let config: ModelConfig = serde_json::from_str(&text)
-            .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", config_path.display())))?;
-        Model::from_weights(&config, &dir.join(WEIGHTS_FILE), device)
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let file = weights::read(&weights_path)?;
+        let (config_json, origin) = match file.config_json {
+            Some(json) => (json, weights_path.clone()),
+            None => {
+                let path = dir.join(CONFIG_FILE);
+                let json = std::fs::read_to_string(&path)
+                    .map_err(|e| ModelError::Checkpoint(format!("{}: {e}", path.display())))?;
+                (json, path)
+            }
+        };
+        let config: ModelConfig = serde_json::from_str(&config_json)
+            .map_err(|e| ModelError::Checkpoint(format!("model config in {}: {e}", origin.display())))?;
+        let mut model = Model::new(&config, device)?;
+        weights::load_strict(&mut model.vs, file.tensors, &weights_path)?;
+        Ok(model)
     }
 
-    /// Writes `config.json` and `model.safetensors` into `dir` (created if needed).
+    /// Writes `config.json` and `model.safetensors` into `dir` (created if needed), each
+    /// by an atomic rename; the weights file carries the config too, so a reader that
+    /// races a writer still gets a matching pair.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<(), ModelError> {
         let io = |e: std::io::Error| ModelError::Checkpoint(format!("{}: {e}", dir.display()));
         std::fs::create_dir_all(dir).map_err(io)?;
         let config = serde_json::to_string_pretty(self.config()).expect("config serialises");
-        std::fs::write(dir.join(CONFIG_FILE), config).map_err(io)?;
-        weights::save(&self.vs, &dir.join(WEIGHTS_FILE))
+        weights::write_file_atomic(&dir.join(CONFIG_FILE), config.as_bytes()).map_err(io)?;
+        weights::write_atomic(&self.vs, &config, &dir.join(WEIGHTS_FILE))
     }
 
     /// Casts the weights to half or bfloat16 (CUDA) or back to float32.
