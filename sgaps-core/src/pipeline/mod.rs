@@ -1,6 +1,14 @@
-//! The reconstruction pipeline (seed section 3): importance, sampling, mask scheduling.
+//! The reconstruction pipeline (seed section 3) behind one [`Engine`]: sessions,
+//! importance from attention entropy, adaptive sampling, mask scheduling, checkpoints.
 
 pub mod checkpoints;
+mod engine;
+mod frame;
 pub mod importance;
 pub mod mask_scheduler;
 pub mod sampler;
+mod session;
+
+pub use engine::{Engine, EngineError, SessionStart};
+pub use frame::{Frame, FrameError, Pixel};
+pub use session::{FrameResult, MaskUpdate, SessionId, SessionParams, SessionStats};

@@ -1,0 +1,267 @@
+//! The engine: the one API the C ABI and the server call. It opens with a composed
+//! config, runs sessions, and reconstructs frames of many sessions in one batched
+//! forward pass per model.
+//!
+//! Thread-safe: every method takes `&self`. Sessions are locked one at a time, never
+//! during a forward pass; each model is locked for its forward pass.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use image::GrayImage;
+
+use super::checkpoints::{CheckpointStore, LoadedCheckpoint};
+use super::frame::{Frame, FrameError};
+use super::importance::importance_from_attention;
+use super::mask_scheduler::MaskScheduler;
+use super::sampler::Sampler;
+use super::session::{FrameResult, Session, SessionId, SessionParams, SessionStats};
+use crate::config::{Config, MaskUpdateMode};
+use crate::device::{describe, resolve_device, resolve_kind};
+use crate::model::{FrameInput, Model, ModelError};
+
+/// How many models stay loaded at once.
+const LOADED_MODELS: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    InvalidFrame(#[from] FrameError),
+    #[error("unknown session {0} (never started, or already ended)")]
+    UnknownSession(SessionId),
+    #[error("invalid argument `{field}`: {message}")]
+    InvalidArgument { field: String, message: String },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+/// A session as it starts: its parameters and the coordinates to sample first
+/// (`uv_coordinates` with `target_frame_id` 0).
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub params: SessionParams,
+    pub initial_coordinates: Vec<[f32; 2]>,
+}
+
+pub struct Engine {
+    config: Config,
+    checkpoints: CheckpointStore,
+    device_description: String,
+    sessions: Mutex<HashMap<SessionId, Arc<Mutex<Session>>>>,
+    next_session: AtomicU64,
+}
+
+impl Engine {
+    /// Opens an engine on `config`: resolves the device and prepares the checkpoint
+    /// store (models load lazily, on the first session that needs them).
+    pub fn open(config: Config) -> Result<Engine, EngineError> {
+        let device = resolve_device(config.device).map_err(EngineError::Config)?;
+        let kind = resolve_kind(config.precision, device);
+        let checkpoints =
+            CheckpointStore::new(Path::new(&config.checkpoint_dir), &config.model, device, kind, config.seed, LOADED_MODELS);
+        tracing::info!(device = %describe(device), checkpoint_dir = %config.checkpoint_dir, "engine open");
+        Ok(Engine {
+            checkpoints,
+            device_description: describe(device),
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            next_session: AtomicU64::new(1),
+        })
+    }
+
+    /// Composes `conf_dir` (or the built-in conf) with `overrides` and opens an engine.
+    pub fn from_conf(conf_dir: Option<&Path>, overrides: &[String]) -> Result<Engine, EngineError> {
+        let config = Config::load(conf_dir, overrides).map_err(|e| EngineError::Config(e.to_string()))?;
+        Engine::open(config)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn device(&self) -> &str {
+        &self.device_description
+    }
+
+    pub fn checkpoints(&self) -> &CheckpointStore {
+        &self.checkpoints
+    }
+
+    pub fn active_sessions(&self) -> usize {
+        self.sessions.lock().expect("sessions lock").len()
+    }
+
+    /// Starts a session for a client of `client_resolution` `[width, height]` using the
+    /// checkpoint `checkpoint_key` (unknown keys fall back to `default`).
+    pub fn begin_session(&self, checkpoint_key: &str, client_resolution: [usize; 2]) -> Result<SessionStart, EngineError> {
+        if client_resolution[0] == 0 || client_resolution[1] == 0 {
+            return Err(EngineError::InvalidArgument {
+                field: "resolution".into(),
+                message: format!("{}x{} is empty", client_resolution[0], client_resolution[1]),
+            });
+        }
+        let checkpoint = self.checkpoints.get(checkpoint_key)?;
+        let model_config = checkpoint.model.lock().expect("model lock").config().clone();
+        let [width, height] = model_config.resolution.map(|d| d as usize);
+        let sample_count = self.config.sampling.default_sample_count as usize;
+        if sample_count > width * height {
+            return Err(EngineError::Config(format!(
+                "sampling.default_sample_count ({sample_count}) exceeds the {width}x{height} pixels of model.resolution"
+            )));
+        }
+        let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let params = SessionParams {
+            session_id,
+            checkpoint_key: checkpoint.key.clone(),
+            checkpoint_loaded: checkpoint.loaded,
+            model_version: checkpoint.version.clone(),
+            sample_count,
+            max_state_dim: model_config.max_state_dim as usize,
+            target_fps: self.config.server.target_fps,
+            resolution: [width, height],
+            client_resolution,
+        };
+        // Each session draws its own reproducible stream: the config seed and its id.
+        let sampler = Sampler::new(&self.config.sampling, width, height, self.config.seed.wrapping_add(session_id));
+        let initial_coordinates = sampler.initial(sample_count);
+        let session = Session::new(
+            params.clone(),
+            sampler,
+            MaskScheduler::new(&self.config.mask_update),
+            initial_coordinates.clone(),
+        );
+        self.sessions.lock().expect("sessions lock").insert(session_id, Arc::new(Mutex::new(session)));
+        tracing::info!(session_id, key = %params.checkpoint_key, loaded = params.checkpoint_loaded, "session started");
+        Ok(SessionStart { params, initial_coordinates })
+    }
+
+    /// Reconstructs one frame of `session`.
+    pub fn submit(&self, session: SessionId, frame: Frame) -> Result<FrameResult, EngineError> {
+        self.submit_batch(vec![(session, frame)]).pop().expect("one result per frame")
+    }
+
+    /// Reconstructs frames of many sessions: one forward pass per model. Returns one
+    /// result per frame, in order; a bad frame fails alone.
+    pub fn submit_batch(&self, frames: Vec<(SessionId, Frame)>) -> Vec<Result<FrameResult, EngineError>> {
+        let mut results: Vec<Option<Result<FrameResult, EngineError>>> = (0..frames.len()).map(|_| None).collect();
+        // Validate and group by model; a group is (checkpoint, indices of its frames).
+        let mut groups: Vec<(LoadedCheckpoint, Vec<usize>)> = Vec::new();
+        let mut sessions = Vec::with_capacity(frames.len());
+        for (i, (id, frame)) in frames.iter().enumerate() {
+            match self.prepare(*id, frame) {
+                Ok((session, checkpoint)) => {
+                    sessions.push(Some(session));
+                    match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(&c.model, &checkpoint.model)) {
+                        Some((_, members)) => members.push(i),
+                        None => groups.push((checkpoint, vec![i])),
+                    }
+                }
+                Err(e) => {
+                    sessions.push(None);
+                    results[i] = Some(Err(e));
+                }
+            }
+        }
+        for (checkpoint, members) in groups {
+            let started = Instant::now();
+            let reconstructed = reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1));
+            let inference_ms = started.elapsed().as_secs_f64() * 1e3;
+            match reconstructed {
+                Ok(outputs) => {
+                    for (&i, (image, importance)) in members.iter().zip(outputs) {
+                        let session = sessions[i].as_ref().expect("prepared");
+                        let mut session = session.lock().expect("session lock");
+                        let result = session.finish_frame(&frames[i].1, image, importance, members.len(), inference_ms);
+                        results[i] = Some(Ok(result));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, frames = members.len(), "forward pass failed");
+                    for &i in &members {
+                        results[i] = Some(Err(EngineError::Model(ModelError::Torch(e.to_string()))));
+                    }
+                }
+            }
+        }
+        results.into_iter().map(|r| r.expect("every frame answered")).collect()
+    }
+
+    /// The coordinates `session` currently samples at.
+    pub fn coordinates(&self, session: SessionId) -> Result<Vec<[f32; 2]>, EngineError> {
+        Ok(self.session(session)?.lock().expect("session lock").coordinates.clone())
+    }
+
+    pub fn session_params(&self, session: SessionId) -> Result<SessionParams, EngineError> {
+        Ok(self.session(session)?.lock().expect("session lock").params.clone())
+    }
+
+    pub fn session_stats(&self, session: SessionId) -> Result<SessionStats, EngineError> {
+        Ok(self.session(session)?.lock().expect("session lock").stats())
+    }
+
+    /// Changes the mask-update mode of a live session.
+    pub fn set_mask_update_mode(&self, session: SessionId, mode: MaskUpdateMode) -> Result<(), EngineError> {
+        self.session(session)?.lock().expect("session lock").scheduler.set_mode(mode);
+        Ok(())
+    }
+
+    /// Ends `session` and returns its statistics.
+    pub fn end_session(&self, session: SessionId) -> Result<SessionStats, EngineError> {
+        let removed = self.sessions.lock().expect("sessions lock").remove(&session);
+        let stats = removed.ok_or(EngineError::UnknownSession(session))?.lock().expect("session lock").stats();
+        tracing::info!(session_id = session, frames = stats.frames_reconstructed, "session ended");
+        Ok(stats)
+    }
+
+    /// Saves `model` as checkpoint `key`; new sessions (and live sessions of that key,
+    /// from their next frame) use it.
+    pub fn register_checkpoint(&self, key: &str, model: &Model) -> Result<(), EngineError> {
+        Ok(self.checkpoints.register(key, model)?)
+    }
+
+    fn session(&self, id: SessionId) -> Result<Arc<Mutex<Session>>, EngineError> {
+        self.sessions.lock().expect("sessions lock").get(&id).cloned().ok_or(EngineError::UnknownSession(id))
+    }
+
+    /// Validates a frame and finds the model its session uses now (a checkpoint
+    /// replaced on disk is picked up here).
+    fn prepare(&self, id: SessionId, frame: &Frame) -> Result<(Arc<Mutex<Session>>, LoadedCheckpoint), EngineError> {
+        let session = self.session(id)?;
+        let key = {
+            let s = session.lock().expect("session lock");
+            frame.validate(self.config.sampling.max_sample_count as usize, s.params.max_state_dim)?;
+            s.params.checkpoint_key.clone()
+        };
+        Ok((session, self.checkpoints.get(&key)?))
+    }
+}
+
+/// One forward pass over `frames` on `checkpoint`'s model: the reconstructions as
+/// 8-bit images and the importance maps, at the model's resolution.
+fn reconstruct<'a>(
+    checkpoint: &LoadedCheckpoint,
+    frames: impl Iterator<Item = &'a Frame>,
+) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
+    let frames: Vec<&Frame> = frames.collect();
+    let pixels: Vec<Vec<[f32; 3]>> = frames.iter().map(|f| f.model_pixels()).collect();
+    let inputs: Vec<FrameInput> =
+        frames.iter().zip(&pixels).map(|(f, p)| FrameInput { pixels: p, state: &f.state }).collect();
+    let model = checkpoint.model.lock().expect("model lock");
+    let output = model.infer(&inputs, true)?;
+    drop(model);
+    let (b, _, h, w) = output.reconstruction.size4().expect("[B, 1, H, W]");
+    let attention = output.attention.expect("attention was asked for");
+    let importance = importance_from_attention(&attention, w as usize, h as usize);
+    let bytes = (output.reconstruction * 255.0).round().clamp(0.0, 255.0).to_kind(tch::Kind::Uint8);
+    let bytes = Vec::<u8>::try_from(bytes.to_device(tch::Device::Cpu).flatten(0, -1)).expect("u8 tensor");
+    let frame_len = (h * w) as usize;
+    Ok((0..b as usize)
+        .map(|i| GrayImage::from_raw(w as u32, h as u32, bytes[i * frame_len..(i + 1) * frame_len].to_vec()).expect("sized"))
+        .zip(importance)
+        .collect())
+}
