@@ -100,8 +100,7 @@ fn padding_does_not_change_a_frame() {
     let config = sgaps_core::Config::load(None, &["model=spt_small".into(), "model.resolution=[12,8]".into()])
         .unwrap()
         .model;
-    tch::manual_seed(7);
-    let model = Model::new(&config, Device::Cpu).unwrap();
+    let model = Model::new_seeded(&config, Device::Cpu, 7).unwrap();
     let short: Vec<[f32; 3]> = (0..5).map(|i| [i as f32 / 5.0, 0.3, 0.5]).collect();
     let long: Vec<[f32; 3]> = (0..40).map(|i| [0.7, i as f32 / 40.0, 0.2]).collect();
     let state = [1.0f32, -2.0];
@@ -120,8 +119,7 @@ fn padding_does_not_change_a_frame() {
 #[test]
 fn checkpoint_round_trip_and_strict_loading() {
     let config = sgaps_core::Config::load(None, &["model=spt_small".into()]).unwrap().model;
-    tch::manual_seed(3);
-    let model = Model::new(&config, Device::Cpu).unwrap();
+    let model = Model::new_seeded(&config, Device::Cpu, 3).unwrap();
     let dir = tempfile::tempdir().unwrap();
     model.save_checkpoint(dir.path()).unwrap();
     let loaded = Model::load_checkpoint(dir.path(), Device::Cpu).unwrap();

@@ -41,8 +41,7 @@ pub fn model(conf: &ConfArgs, args: BenchModelArgs) -> anyhow::Result<()> {
     let (height, width) = (args.height.unwrap_or(height), args.width.unwrap_or(width));
     anyhow::ensure!(args.batch > 0 && args.pixels > 0 && args.iters > 0, "--batch, --pixels and --iters must be positive");
 
-    tch::manual_seed(config.seed as i64);
-    let mut model = Model::new(&config.model, device)?;
+    let mut model = Model::new_seeded(&config.model, device, config.seed as i64)?;
     model.set_kind(kind);
     let frames = random_frames(args.batch as usize, args.pixels as usize);
     let inputs: Vec<FrameInput> = frames.iter().map(|p| FrameInput { pixels: p, state: &[0.5, -0.25] }).collect();

@@ -62,8 +62,7 @@ fn load_default_model(config: &Config, device: tch::Device) -> anyhow::Result<(M
         (Model::load_checkpoint(&dir, device)?, true)
     } else {
         tracing::warn!("no checkpoint at {}; serving the configured model with random weights", dir.display());
-        tch::manual_seed(config.seed as i64);
-        (Model::new(&config.model, device)?, false)
+        (Model::new_seeded(&config.model, device, config.seed as i64)?, false)
     };
     model.set_kind(resolve_kind(config.precision, device));
     Ok((model, loaded))

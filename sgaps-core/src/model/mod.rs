@@ -48,12 +48,21 @@ pub struct Model {
 }
 
 impl Model {
-    /// A model with freshly initialised weights (seeded by the caller via `tch::manual_seed`).
+    /// A model with freshly initialised weights from libtorch's global generator.
     pub fn new(config: &ModelConfig, device: Device) -> Result<Model, ModelError> {
         config.validate().map_err(|(key, message)| ModelError::Config { key, message })?;
         let vs = VarStore::new(device);
         let spt = SparsePixelTransformer::new(&vs.root(), config);
         Ok(Model { vs, spt, kind: Kind::Float })
+    }
+
+    /// A model with freshly initialised weights drawn from `seed`: equal seeds give
+    /// equal weights, whatever other threads do with libtorch's global generator.
+    pub fn new_seeded(config: &ModelConfig, device: Device, seed: i64) -> Result<Model, ModelError> {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _only_one_initialiser = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tch::manual_seed(seed);
+        Model::new(config, device)
     }
 
     /// Builds the model `config` describes and loads `weights` strictly, whatever

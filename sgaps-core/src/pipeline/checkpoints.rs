@@ -149,8 +149,7 @@ impl CheckpointStore {
                 }
             }
             None => {
-                tch::manual_seed(self.seed);
-                let mut model = Model::new(&self.fallback_config, self.device)?;
+                let mut model = Model::new_seeded(&self.fallback_config, self.device, self.seed)?;
                 model.set_kind(self.kind);
                 tracing::warn!(key, dir = %self.dir.display(), "no checkpoint on disk; serving untrained weights");
                 LoadedCheckpoint {
@@ -211,8 +210,7 @@ mod tests {
     }
 
     fn model_with_seed(config: &ModelConfig, seed: i64) -> Model {
-        tch::manual_seed(seed);
-        Model::new(config, Device::Cpu).unwrap()
+        Model::new_seeded(config, Device::Cpu, seed).unwrap()
     }
 
     #[test]

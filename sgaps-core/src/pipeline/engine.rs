@@ -127,8 +127,10 @@ impl Engine {
             client_resolution,
         };
         // Each session draws its own reproducible stream: the config seed and its id.
-        let sampler = Sampler::new(&self.config.sampling, width, height, self.config.seed.wrapping_add(session_id));
-        let initial_coordinates = sampler.initial(sample_count);
+        let seed = self.config.seed.wrapping_add(session_id);
+        let sampler = Sampler::new(&self.config.sampling, width, height, seed)
+            .map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
+        let initial_coordinates = sampler.initial(sample_count).map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
         let session = Session::new(
             params.clone(),
             sampler,

@@ -113,11 +113,11 @@ impl Session {
             let truth = resize_to(truth, reconstruction.width(), reconstruction.height());
             FrameQuality::between(&truth, &reconstruction).ok()
         });
-        let mask_update = self.scheduler.observe(sample_psnr).then(|| {
-            let coordinates = self.sampler.next_mask(Some(&importance.map), self.params.sample_count);
-            self.coordinates = coordinates.clone();
-            MaskUpdate { target_frame_id: frame.frame_id + 1, coordinates }
-        });
+        let mask_update = if self.scheduler.observe(sample_psnr) {
+            self.next_mask(&importance, frame.frame_id)
+        } else {
+            None
+        };
 
         let s = &mut self.stats;
         s.frames_reconstructed += 1;
@@ -139,6 +139,22 @@ impl Session {
             ground_truth_quality,
             batch_size,
             inference_ms,
+        }
+    }
+
+    /// New coordinates from the importance map. The engine checked the sample count
+    /// and the map comes from the session's own model, so this cannot fail in
+    /// practice; if it does, the client keeps its coordinates and the log says why.
+    fn next_mask(&mut self, importance: &Importance, frame_id: u64) -> Option<MaskUpdate> {
+        match self.sampler.next_mask(Some(&importance.map), self.params.sample_count) {
+            Ok(coordinates) => {
+                self.coordinates = coordinates.clone();
+                Some(MaskUpdate { target_frame_id: frame_id + 1, coordinates })
+            }
+            Err(e) => {
+                tracing::error!(session_id = self.params.session_id, error = %e, "sampling failed; keeping the mask");
+                None
+            }
         }
     }
 
@@ -166,7 +182,8 @@ fn sample_psnr(reconstruction: &GrayImage, frame: &Frame) -> f64 {
         })
         .collect();
     let sent: Vec<f32> = frame.pixels.iter().map(|p| p.value).collect();
-    psnr_at(&sent, &predicted).min(100.0)
+    // A validated frame has pixels, so the lists are non-empty and equally long.
+    psnr_at(&sent, &predicted).map_or(0.0, |psnr| psnr.min(100.0))
 }
 
 fn resize_to(image: &GrayImage, width: u32, height: u32) -> GrayImage {
