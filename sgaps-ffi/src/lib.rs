@@ -1,0 +1,1 @@
+//! The C ABI of SGAPS (see include/sgaps.h).
