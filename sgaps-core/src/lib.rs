@@ -1,12 +1,14 @@
 //! SGAPS core: everything that is neither FFI nor networking.
 //!
 //! - [`config`]: the `conf/` YAML groups composed into typed structs.
+//! - [`data`]: recorded sessions in HDF5 (writing and reading).
 //! - [`model`]: the Sparse Pixel Transformer (tch), its weights and checkpoints.
 //! - [`device`]: choosing CPU or CUDA and the inference precision.
 //! - [`pipeline`]: importance, sampling and mask scheduling around the model.
 //! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
 
 pub mod config;
+pub mod data;
 pub mod device;
 pub mod metrics;
 pub mod model;

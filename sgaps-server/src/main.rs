@@ -2,7 +2,7 @@
 
 mod bench;
 mod cli;
-mod serve;
+mod server;
 
 use clap::Parser;
 
@@ -16,7 +16,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        cli::Command::Serve(args) => serve::run(&cli.conf, args),
+        cli::Command::Serve(args) => server::run(cli.conf.load(&args.overrides)?),
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;

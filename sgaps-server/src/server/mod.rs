@@ -1,0 +1,185 @@
+//! `sgaps serve`: the WebSocket/REST shim over the engine for remote clients.
+//!
+//! ```text
+//! socket ─ connection task ─┬─ storage writer thread (every frame, HDF5)
+//!                           └─ batcher thread ── Engine::submit_batch ── answers ─> connection
+//! ```
+
+mod batcher;
+mod codec;
+mod connection;
+mod dashboard;
+mod metrics;
+pub mod protocol;
+mod registry;
+mod rest;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use sgaps_core::data::Recorder;
+use sgaps_core::pipeline::Engine;
+use sgaps_core::Config;
+
+use batcher::Batcher;
+use metrics::Metrics;
+use registry::Registry;
+
+/// Everything the handlers share.
+pub struct App {
+    pub config: Config,
+    pub engine: Arc<Engine>,
+    batcher: Batcher,
+    storage: Option<Recorder>,
+    metrics: Arc<Metrics>,
+    registry: Registry,
+    started: Instant,
+    /// Flips to true once on SIGINT/SIGTERM; connections say goodbye and end.
+    shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl App {
+    pub fn new(config: Config) -> anyhow::Result<Arc<App>> {
+        let engine = Arc::new(Engine::open(config.clone())?);
+        let metrics = Arc::new(Metrics::new());
+        let batching = &config.server.batching;
+        let batcher = Batcher::start(
+            engine.clone(),
+            batching.max_batch_size,
+            Duration::from_millis(batching.max_queue_delay_ms),
+            metrics.clone(),
+        );
+        let storage = if config.server.storage.enabled {
+            Some(Recorder::start(Path::new(&config.data_root), Duration::from_secs_f64(config.server.storage.flush_interval_s))?)
+        } else {
+            None
+        };
+        Ok(Arc::new(App {
+            config,
+            engine,
+            batcher,
+            storage,
+            metrics,
+            registry: Registry::default(),
+            started: Instant::now(),
+            shutdown: tokio::sync::watch::channel(false).0,
+        }))
+    }
+
+    pub fn router(self: &Arc<App>) -> Router {
+        let api = rest::routes().layer(middleware::from_fn_with_state(self.clone(), require_token));
+        Router::new()
+            .route("/", get(dashboard::page))
+            .route("/ws/stream", get(websocket))
+            .nest("/api", api)
+            .with_state(self.clone())
+    }
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    session_id: Option<String>,
+    token: Option<String>,
+}
+
+async fn websocket(State(app): State<Arc<App>>, Query(query): Query<StreamQuery>, upgrade: WebSocketUpgrade) -> Response {
+    if let Some(expected) = &app.config.server.auth_token {
+        if query.token.as_deref() != Some(expected) {
+            return (StatusCode::UNAUTHORIZED, "missing or wrong ?token=").into_response();
+        }
+    }
+    let preset = match &query.session_id {
+        Some(id) => match app.registry.get(id) {
+            Some(entry) if entry.lock().expect("entry lock").status == registry::Status::Pending => Some(entry),
+            _ => return (StatusCode::NOT_FOUND, format!("no pending session `{id}`")).into_response(),
+        },
+        None => None,
+    };
+    upgrade
+        .max_message_size(app.config.server.max_message_bytes)
+        .on_upgrade(move |socket| connection::run(socket, app, preset))
+}
+
+/// REST access control: with `server.auth_token` set, `Authorization: Bearer <token>`
+/// is required everywhere under `/api` except `/api/health`.
+async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let Some(expected) = &app.config.server.auth_token else {
+        return next.run(request).await;
+    };
+    if request.uri().path() == "/health" {
+        return next.run(request).await;
+    }
+    let presented = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if presented.and_then(|v| v.strip_prefix("Bearer ")) == Some(expected.as_str()) {
+        next.run(request).await
+    } else {
+        (StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "missing or wrong bearer token" }))).into_response()
+    }
+}
+
+/// Runs the server until SIGINT/SIGTERM, then drains: connections end their sessions,
+/// the batcher finishes what waits, and storage flushes and closes its files.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let addr: SocketAddr = format!("{}:{}", config.server.host, config.server.port)
+        .parse()
+        .with_context(|| format!("server.host/server.port do not form an address: {}:{}", config.server.host, config.server.port))?;
+    let app = App::new(config)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(serve(app.clone(), addr))?;
+    drop(runtime);
+    match Arc::try_unwrap(app) {
+        Ok(app) => app.close(),
+        Err(_) => tracing::warn!("some handler still holds the server state; skipping the drain"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("listening on {addr}: dashboard http://{addr}/, stream ws://{addr}/ws/stream, REST http://{addr}/api");
+    let shutdown_app = app.clone();
+    axum::serve(listener, app.router())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = shutdown_app.shutdown.send(true);
+        })
+        .await?;
+    // Upgraded sockets outlive axum's graceful shutdown: wait for them to end.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.metrics.connections.get() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+impl App {
+    fn close(self) {
+        self.batcher.shutdown();
+        if let Some(storage) = self.storage {
+            storage.shutdown();
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async { tokio::signal::ctrl_c().await.ok() };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
