@@ -75,6 +75,9 @@ pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<Sess
                 Some(Ok(Message::Text(text))) => {
                     last_message = Instant::now();
                     conn.app.metrics.bytes_received.inc_by(text.len() as u64);
+                    if let Some(session) = &conn.session {
+                        session.entry.lock().expect("entry lock").bytes_received += text.len() as u64;
+                    }
                     conn.handle_text(text.as_str()).await;
                 }
                 Some(Ok(Message::Binary(_))) => {

@@ -201,7 +201,14 @@ async fn latest_picture(State(app): State<Arc<App>>, Path((id, picture)): Path<(
             Ok(heatmap) => encode(heatmap),
             Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
         },
-        "samples.png" => encode(sample_overlay(&latest.reconstruction, &latest.samples)),
+        "samples.png" => {
+            // Markers are a few pixels wide: draw them on an enlarged frame so a small
+            // reconstruction stays visible under them.
+            let (w, h) = latest.reconstruction.dimensions();
+            let scale = (224 / w.min(h).max(1)).max(1);
+            let frame = image::imageops::resize(&latest.reconstruction, w * scale, h * scale, image::imageops::FilterType::Nearest);
+            encode(sample_overlay(&frame, &latest.samples))
+        }
         "ground_truth.png" => match latest.ground_truth {
             Some(truth) => encode(gray_to_rgb(&truth)),
             None => error(StatusCode::NOT_FOUND, "this session sends no ground truth (debug mode off)"),
