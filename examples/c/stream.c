@@ -13,9 +13,12 @@
  * small CPU model (model=spt_small) unless the overrides say otherwise; weights are
  * random unless a checkpoint exists under checkpoint_dir, so expect a blurry picture.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdir */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sgaps.h"
 
@@ -59,6 +62,10 @@ int main(int argc, char **argv) {
     if (frames <= 0) {
         fprintf(stderr, "FRAMES must be a positive number, not %s\n", argv[2]);
         return 2;
+    }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cannot create %s: %s\n", out_dir, strerror(errno));
+        return 1;
     }
     if (sgaps_abi_version() != SGAPS_ABI_VERSION) {
         fprintf(stderr, "libsgaps ABI %u, but this program was built for %u\n", sgaps_abi_version(),
