@@ -9,7 +9,7 @@ use crate::engine::SgapsEngine;
 use crate::error::{set_last_error, FfiError, SgapsStatus};
 use crate::frame::{frame_from_c, Outputs, SgapsFrame, SgapsFrameBuffers, SgapsFrameResult};
 use crate::panic::status_boundary;
-use crate::pointers::{reference, slice};
+use crate::pointers::{check_array, reference};
 use crate::session::SgapsSession;
 
 /// One frame of a batch: the caller fills `session`, `frame` and `buffers`; the call
@@ -51,9 +51,9 @@ pub unsafe extern "C" fn sgaps_engine_submit_batch(
     let mut first_failure: Option<(usize, FfiError)> = None;
     let status = status_boundary("sgaps_engine_submit_batch", || {
         let engine = &unsafe { reference(engine, "engine") }?.engine;
-        // Checks `items` and `count`; the items are then read and written field by
-        // field through raw pointers, since their output fields may hold anything.
-        unsafe { slice(items.cast_const(), count, "items") }?;
+        // The items are read and written field by field through raw pointers, never
+        // as references: their output fields may hold anything until we write them.
+        check_array(items.cast_const(), count, "items")?;
         let mut record = |i: usize, outcome: Result<SgapsFrameResult, FfiError>| {
             let (result, status) = match outcome {
                 Ok(result) => (result, SgapsStatus::Ok),

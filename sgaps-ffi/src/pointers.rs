@@ -40,6 +40,16 @@ pub(crate) unsafe fn output<'a, T>(ptr: *mut T, name: &str) -> Result<Out<'a, T>
     Ok(Out { ptr, _memory: std::marker::PhantomData })
 }
 
+/// Checks that `len` elements at `ptr` could be an array (NULL only with `len` 0),
+/// without reading them.
+pub(crate) fn check_array<T>(ptr: *const T, len: usize, name: &str) -> Result<(), FfiError> {
+    if ptr.is_null() {
+        return if len == 0 { Ok(()) } else { Err(FfiError::null(name)) };
+    }
+    check_pointer(ptr, name)?;
+    check_length::<T>(len, name)
+}
+
 /// `len` elements at `ptr`; NULL is allowed only with `len` 0 (an empty slice).
 ///
 /// # Safety
