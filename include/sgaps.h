@@ -343,7 +343,8 @@ enum SgapsStatus sgaps_session_begin(const struct SgapsEngine *engine,
 // Fills `*out_sizes` with how many elements each output buffer of
 // sgaps_session_submit needs for this session.
 //
-// Thread safety: any thread, concurrently with any other call.
+// Ownership: `out_sizes` belongs to the caller.
+// Thread safety: any thread, concurrently with any other call on the session.
 //
 // # Safety
 // `session` must be a live handle and `out_sizes` writable.
