@@ -412,7 +412,7 @@ enum SgapsStatus sgaps_session_submit(const struct SgapsSession *session,
 // `status` and `result`, exactly as sgaps_session_submit would give them; a bad item
 // fails alone. Returns SGAPS_STATUS_OK when every item succeeded, else the status of
 // the first item that failed, whose message (prefixed "items[i]") sgaps_last_error
-// holds.
+// holds. When the call itself fails (NULL `engine` or `items`), no item is touched.
 //
 // Ownership: the items and everything they point to belong to the caller.
 // Thread safety: any thread, concurrently with other calls on the engine. A session
@@ -422,7 +422,7 @@ enum SgapsStatus sgaps_session_submit(const struct SgapsSession *session,
 // # Safety
 // `engine` must be a live handle; `items` must point to `count` writable items
 // whose pointers are NULL or valid for their lengths (NULL `items` only with
-// `count` 0).
+// `count` 0), and no two items' output buffers may overlap.
 enum SgapsStatus sgaps_engine_submit_batch(const struct SgapsEngine *engine,
                                            struct SgapsBatchItem *items,
                                            size_t count);

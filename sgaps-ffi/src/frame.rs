@@ -135,7 +135,7 @@ pub(crate) unsafe fn frame_from_c(frame: &SgapsFrame, name: &str) -> Result<Fram
                 format!("is {width}x{height}, an empty image"),
             ));
         }
-        let bytes = (width as usize).checked_mul(height as usize).unwrap_or(usize::MAX);
+        let bytes = (width as usize).saturating_mul(height as usize);
         let levels = unsafe { slice(frame.ground_truth, bytes, &format!("{name}.ground_truth")) }?;
         Some(GrayImage::from_raw(width, height, levels.to_vec()).expect("exactly width * height bytes"))
     };
