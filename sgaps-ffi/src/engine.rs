@@ -48,8 +48,11 @@ pub struct SgapsEngineInfo {
 /// Thread safety: any thread.
 #[no_mangle]
 pub extern "C" fn sgaps_engine_options_default() -> SgapsEngineOptions {
-    SgapsEngineOptions { conf_dir: std::ptr::null(), overrides: std::ptr::null(), override_count: 0 }
+    crate::panic::value_boundary(DEFAULT_OPTIONS, || DEFAULT_OPTIONS)
 }
+
+const DEFAULT_OPTIONS: SgapsEngineOptions =
+    SgapsEngineOptions { conf_dir: std::ptr::null(), overrides: std::ptr::null(), override_count: 0 };
 
 /// Opens an engine: composes the configuration (`options->conf_dir` or the built-in
 /// one, then the overrides in order) and prepares the checkpoint store. Models load

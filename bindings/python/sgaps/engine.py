@@ -176,8 +176,10 @@ class Session:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None):
+        try:
             self.close()
+        except Exception:  # at interpreter exit the library may be gone already
+            pass
 
 
 class Engine:
@@ -282,5 +284,7 @@ class Engine:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None):
+        try:
             self.close()
+        except Exception:  # at interpreter exit the library may be gone already
+            pass
