@@ -1,13 +1,14 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, build, and run `sgaps serve` on the built-in default config
 #   make test   set up, build, and run the whole test suite
+#   make dist   package libsgaps.so, sgaps.h and the libtorch it needs (CPU; CUDA=1 for GPU)
 # Set-up (scripts/setup.sh) installs libtorch (the torch wheel), CMake and the Python
 # packages into a cache outside the checkout; a second run skips what is there.
 
 WITH_ENV := scripts/with-env
 CARGO := $(WITH_ENV) cargo
 
-.PHONY: setup build run test bench
+.PHONY: setup build run test bench dist
 
 setup:
 	@scripts/setup.sh
@@ -29,3 +30,9 @@ bench: build
 		$(CARGO) run -q --release --bin sgaps -- bench model --json --batch $$batch --iters 5 --warmup 1 \
 			model=$$model model.decoder=$$decoder device=cpu || exit 1; \
 	done; done; done
+
+# dist/sgaps-VERSION-linux-x86_64/: lib/libsgaps.so with the libtorch libraries it loads
+# ($ORIGIN rpaths), include/sgaps.h, and the C example; see scripts/make-dist.sh.
+dist: setup
+	$(CARGO) build --release -p sgaps-ffi
+	$(WITH_ENV) scripts/make-dist.sh

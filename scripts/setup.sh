@@ -35,3 +35,26 @@ if [ ! -f "$req_stamp" ]; then
 fi
 
 log "ready: $venv"
+
+# ---------------------------------------------------------------------------------------
+# C ABI and bindings (sgaps-ffi, bindings/, examples/): the pinned cbindgen that
+# generates include/sgaps.h, and the Debian packages the binding tests and `make dist`
+# use: a C/C++ compiler, Mono (mcs, mono) for the C# binding, patchelf for rpaths.
+CBINDGEN_VERSION=0.29.4   # keep in step with scripts/gen-header.sh
+cbindgen_root=$cache/cbindgen-$CBINDGEN_VERSION
+if [ ! -x "$cbindgen_root/bin/cbindgen" ]; then
+    log "installing cbindgen $CBINDGEN_VERSION (once)"
+    cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" --root "$cbindgen_root"
+fi
+
+ffi_debian_packages=(gcc g++ make mono-mcs mono-runtime patchelf)
+missing=()
+for package in "${ffi_debian_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+log "ready: cbindgen $CBINDGEN_VERSION, mono, patchelf"

@@ -241,6 +241,13 @@ impl Engine {
         };
         Ok((session, self.checkpoints.get(&key)?))
     }
+
+    /// Loads the checkpoint directory `dir` (strictly: a broken one is refused here)
+    /// and registers it as `key`, like [`Engine::register_checkpoint`].
+    pub fn register_checkpoint_dir(&self, key: &str, dir: &Path) -> Result<(), EngineError> {
+        let model = Model::load_checkpoint(dir, tch::Device::Cpu)?;
+        self.register_checkpoint(key, &model)
+    }
 }
 
 /// One forward pass over `frames` on `checkpoint`'s model: the reconstructions as

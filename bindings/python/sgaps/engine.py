@@ -1,0 +1,290 @@
+"""The Pythonic surface: Engine, Session and what they return."""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+from dataclasses import dataclass
+from typing import Iterable, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _native
+from ._native import check, lib
+from .errors import BufferTooSmallError, InvalidArgumentError, error_for
+
+ArrayLike = Union[np.ndarray, Sequence]
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    sample_count: int       # pixels every session samples per frame
+    max_sample_count: int   # the most pixels a frame may carry
+    device: str             # e.g. "cpu (2 threads)"
+
+
+@dataclass(frozen=True)
+class SessionParams:
+    """What a session runs with (the protocol's session_start_ack)."""
+    session_id: int
+    checkpoint_key: str         # the key actually used ("default" after a fallback)
+    checkpoint_loaded: bool     # trained weights exist for the key asked for
+    model_version: str
+    sample_count: int           # pixels to sample per frame
+    max_state_dim: int
+    target_fps: int
+    resolution: Tuple[int, int]         # (width, height) of reconstructions
+    client_resolution: Tuple[int, int]  # (width, height) of the client's screen
+
+
+@dataclass(frozen=True)
+class SessionStats:
+    frames_reconstructed: int
+    mask_updates: int
+    total_pixels: int
+    frames_with_ground_truth: int
+    last_frame_id: Optional[int]
+    mean_sample_psnr: float
+    mean_psnr: Optional[float]   # None without ground truth
+    mean_ssim: Optional[float]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    frame_id: int
+    reconstruction: np.ndarray            # uint8, (height, width), top row first
+    importance: np.ndarray                # float32, (height, width), in [0, 1]
+    coordinates: Optional[np.ndarray]     # float32 (M, 2) of (u, v) when updated, else None
+    target_frame_id: Optional[int]        # first frame to sample at `coordinates`, else None
+    sample_psnr: float
+    ground_truth_psnr: Optional[float]    # None without ground truth
+    ground_truth_ssim: Optional[float]
+    batch_size: int
+    inference_ms: float
+
+
+def _optional(value: float) -> Optional[float]:
+    return None if math.isnan(value) else value
+
+
+def _float_pointer(array: np.ndarray):
+    return array.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+
+
+class _Frame:
+    """A frame's arrays as C sees them; keeps the arrays alive while the C struct points
+    into them."""
+
+    def __init__(self, frame_id: int, pixels: ArrayLike, state: ArrayLike, timestamp: float,
+                 ground_truth: Optional[ArrayLike]):
+        self.pixels = np.ascontiguousarray(pixels, dtype=np.float32)
+        if self.pixels.ndim != 2 or self.pixels.shape[1] != 3:
+            raise InvalidArgumentError(f"pixels must have shape (N, 3) of (u, v, value), not {self.pixels.shape}")
+        self.state = np.ascontiguousarray(state, dtype=np.float32).reshape(-1)
+        self.struct = _native.Frame(
+            frame_id=frame_id, timestamp=timestamp,
+            pixels=_float_pointer(self.pixels), pixel_count=len(self.pixels),
+            state=_float_pointer(self.state), state_len=len(self.state))
+        if ground_truth is not None:
+            self.ground_truth = np.ascontiguousarray(ground_truth, dtype=np.uint8)
+            if self.ground_truth.ndim != 2:
+                raise InvalidArgumentError(
+                    f"ground_truth must be a (height, width) grey image, not shape {self.ground_truth.shape}")
+            height, width = self.ground_truth.shape
+            self.struct.ground_truth = self.ground_truth.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+            self.struct.ground_truth_width, self.struct.ground_truth_height = width, height
+
+
+class _Outputs:
+    """Fresh numpy arrays for one frame's results, handed to C as its buffers."""
+
+    def __init__(self, params: SessionParams):
+        width, height = params.resolution
+        self.reconstruction = np.empty((height, width), dtype=np.uint8)
+        self.importance = np.empty((height, width), dtype=np.float32)
+        self.coordinates = np.empty((params.sample_count, 2), dtype=np.float32)
+        self.struct = _native.FrameBuffers(
+            reconstruction=self.reconstruction.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+            reconstruction_capacity=self.reconstruction.size,
+            importance=_float_pointer(self.importance), importance_capacity=self.importance.size,
+            coordinates=_float_pointer(self.coordinates), coordinates_capacity=self.coordinates.size)
+
+    def result(self, c: _native.FrameResult) -> FrameResult:
+        updated = bool(c.coordinates_updated)
+        return FrameResult(
+            frame_id=c.frame_id,
+            reconstruction=self.reconstruction,
+            importance=self.importance,
+            coordinates=self.coordinates[:c.coordinate_count] if updated else None,
+            target_frame_id=c.target_frame_id if updated else None,
+            sample_psnr=c.sample_psnr,
+            ground_truth_psnr=_optional(c.ground_truth_psnr),
+            ground_truth_ssim=_optional(c.ground_truth_ssim),
+            batch_size=c.batch_size,
+            inference_ms=c.inference_ms,
+        )
+
+
+class Session:
+    """One client's stream of frames. Create with Engine.session(); close (or use as a
+    context manager) to end it. Feed one session's frames from one thread at a time."""
+
+    def __init__(self, handle: int, params: SessionParams, initial_coordinates: np.ndarray):
+        self._handle = ctypes.c_void_p(handle)
+        self.params = params
+        #: float32 (sample_count, 2): the (u, v) coordinates to sample from frame 0 on.
+        self.initial_coordinates = initial_coordinates
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._handle:
+            raise ValueError("this session is closed")
+        return self._handle
+
+    def submit(self, frame_id: int, pixels: ArrayLike, state: ArrayLike = (), timestamp: float = 0.0,
+               ground_truth: Optional[ArrayLike] = None) -> FrameResult:
+        """Reconstructs one frame. `pixels` is an (N, 3) array of (u, v, value) with u, v
+        in [0, 1] and value 0..255; `state` at most params.max_state_dim floats;
+        `ground_truth` an optional (height, width) uint8 image of the whole frame."""
+        frame = _Frame(frame_id, pixels, state, timestamp, ground_truth)
+        outputs = _Outputs(self.params)
+        result = _native.FrameResult()
+        check(lib().sgaps_session_submit(self._live(), frame.struct, outputs.struct, result))
+        return outputs.result(result)
+
+    def end(self) -> SessionStats:
+        """Ends the session and returns its totals (the handle stays until close())."""
+        stats = _native.SessionStats()
+        check(lib().sgaps_session_end(self._live(), stats))
+        return SessionStats(
+            frames_reconstructed=stats.frames_reconstructed, mask_updates=stats.mask_updates,
+            total_pixels=stats.total_pixels, frames_with_ground_truth=stats.frames_with_ground_truth,
+            last_frame_id=stats.last_frame_id if stats.frames_reconstructed else None,
+            mean_sample_psnr=stats.mean_sample_psnr,
+            mean_psnr=_optional(stats.mean_psnr), mean_ssim=_optional(stats.mean_ssim))
+
+    def close(self) -> None:
+        """Ends the session if it is still running and frees it; safe to call twice."""
+        if self._handle:
+            lib().sgaps_session_free(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the library may be gone already
+            pass
+
+
+class Engine:
+    """An SGAPS engine: a configuration, its checkpoints and sessions. `conf_dir` is a
+    conf/ directory (None: the one built into the library); `overrides` are strings
+    such as "model=spt_small" or "model.resolution=[64,48]". Thread-safe: share one
+    engine between threads, each with its own sessions."""
+
+    def __init__(self, conf_dir: Optional[Union[str, os.PathLike]] = None, overrides: Iterable[str] = ()):
+        encoded = [str(o).encode() for o in overrides]
+        array = (ctypes.c_char_p * len(encoded))(*encoded)
+        options = _native.EngineOptions(
+            conf_dir=os.fsencode(conf_dir) if conf_dir is not None else None,
+            overrides=array, override_count=len(encoded))
+        handle = ctypes.c_void_p()
+        check(lib().sgaps_engine_open(options, ctypes.byref(handle)))
+        self._handle = handle
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._handle:
+            raise ValueError("this engine is closed")
+        return self._handle
+
+    @property
+    def info(self) -> EngineInfo:
+        info = _native.EngineInfo()
+        check(lib().sgaps_engine_get_info(self._live(), info))
+        return EngineInfo(info.sample_count, info.max_sample_count, info.device.decode())
+
+    def session(self, checkpoint_key: str = "default", width: int = 640, height: int = 480) -> Session:
+        """Begins a session for a client screen of width x height pixels, served by
+        `checkpoint_key` (a key without a checkpoint falls back to "default")."""
+        coordinates = np.empty((self.info.sample_count, 2), dtype=np.float32)
+        params = _native.SessionParams()
+        handle = ctypes.c_void_p()
+        check(lib().sgaps_session_begin(
+            self._live(), checkpoint_key.encode(), width, height, params,
+            _float_pointer(coordinates), coordinates.size, ctypes.byref(handle)))
+        return Session(handle.value, SessionParams(
+            session_id=params.session_id,
+            checkpoint_key=params.checkpoint_key.decode(),
+            checkpoint_loaded=bool(params.checkpoint_loaded),
+            model_version=params.model_version.decode(),
+            sample_count=params.sample_count,
+            max_state_dim=params.max_state_dim,
+            target_fps=params.target_fps,
+            resolution=(params.width, params.height),
+            client_resolution=(params.client_width, params.client_height),
+        ), coordinates[:params.sample_count])
+
+    def submit_batch(self, frames: Sequence[tuple]) -> list:
+        """Reconstructs frames of several sessions in one call, one forward pass per model.
+        Each entry is (session, frame_id, pixels, state[, timestamp]). Returns one entry
+        per frame, in order: a FrameResult, or the SgapsError that frame failed with (a
+        bad frame fails alone). Only the first failure carries the library's message."""
+        prepared = [(_Frame(frame_id, pixels, state, timestamp[0] if timestamp else 0.0, None),
+                     _Outputs(session.params), session)
+                    for session, frame_id, pixels, state, *timestamp in frames]
+        items = (_native.BatchItem * len(prepared))()
+        for item, (frame, outputs, session) in zip(items, prepared):
+            item.session, item.frame, item.buffers = session._live(), frame.struct, outputs.struct
+        status = lib().sgaps_engine_submit_batch(self._live(), items, len(items))
+        # The message of the first failed item; the others have their status only.
+        message = lib().sgaps_last_error().decode("utf-8", "replace") if status else ""
+        results: list = []
+        for item, (_, outputs, _) in zip(items, prepared):
+            if item.status == 0:
+                results.append(outputs.result(item.result))
+            else:
+                results.append(error_for(item.status, message or "failed (see the batch's first failure)"))
+                message = ""
+        return results
+
+    def checkpoints(self) -> list:
+        """The keys of the checkpoints on disk, sorted."""
+        length = ctypes.c_size_t()
+        check(lib().sgaps_engine_list_checkpoints(self._live(), None, 0, ctypes.byref(length)))
+        while True:
+            buffer = ctypes.create_string_buffer(length.value)
+            status = lib().sgaps_engine_list_checkpoints(self._live(), buffer, len(buffer), ctypes.byref(length))
+            if status != BufferTooSmallError.status:  # else a checkpoint was added meanwhile
+                break
+        check(status)
+        text = buffer.value.decode()
+        return text.split("\n") if text else []
+
+    def register_checkpoint(self, key: str, directory: Union[str, os.PathLike]) -> None:
+        """Loads the checkpoint directory (model.safetensors + config.json) strictly and
+        serves it as `key` from now on."""
+        check(lib().sgaps_engine_register_checkpoint(self._live(), key.encode(), os.fsencode(directory)))
+
+    def close(self) -> None:
+        """Frees the engine handle; open sessions keep the engine running until closed."""
+        if self._handle:
+            lib().sgaps_engine_free(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the library may be gone already
+            pass

@@ -1,0 +1,76 @@
+"""Finding and loading libsgaps, its versions, and the error classes."""
+
+import ctypes
+import re
+
+import numpy as np
+import pytest
+
+import sgaps
+from sgaps import _native
+from sgaps.errors import ERRORS
+
+from conftest import REPO
+
+
+def test_the_library_reports_the_workspace_version():
+    workspace = (REPO / "Cargo.toml").read_text()
+    expected = re.search(r'^version = "([^"]+)"', workspace, re.M).group(1)
+    assert sgaps.version() == expected
+    assert sgaps.library_path().name == "libsgaps.so"
+
+
+def test_sgaps_library_is_used_alone(monkeypatch, tmp_path):
+    missing = tmp_path / "nowhere" / "libsgaps.so"
+    monkeypatch.setenv("SGAPS_LIBRARY", str(missing))
+    assert _native.library_candidates() == [missing]
+    with pytest.raises(sgaps.LibraryError, match="nowhere/libsgaps.so"):
+        _native.load_library()
+
+
+def test_without_the_variable_the_package_folder_comes_before_the_build_tree(monkeypatch):
+    monkeypatch.delenv("SGAPS_LIBRARY", raising=False)
+    monkeypatch.chdir(REPO)
+    candidates = _native.library_candidates()
+    assert candidates[0] == _native.PACKAGE_DIR / "libsgaps.so"
+    build_tree = [REPO / "target" / "release" / "libsgaps.so", REPO / "target" / "debug" / "libsgaps.so"]
+    assert candidates[-2:] == build_tree
+
+
+def test_a_library_of_another_abi_is_refused(monkeypatch):
+    monkeypatch.setenv("SGAPS_LIBRARY", str(sgaps.library_path()))
+    monkeypatch.setattr(_native, "ABI_VERSION", _native.ABI_VERSION + 1)
+    with pytest.raises(sgaps.LibraryError, match="ABI version 1, but this binding speaks 2"):
+        _native.load_library()
+
+
+def test_each_error_class_has_the_library_status_name():
+    lib = _native.lib()
+    for cls in ERRORS:
+        assert lib.sgaps_status_name(cls.status).decode() == cls.status_name
+    assert lib.sgaps_status_name(len(ERRORS) + 1).decode() == "SGAPS_STATUS_UNKNOWN"
+
+
+def test_structs_have_the_sizes_of_the_header():
+    # Sizes of the sgaps.h structs on x86-64 Linux; a field out of place changes them.
+    assert ctypes.sizeof(_native.SessionParams) == 360  # u64, 7 x u32, 2 x char[160], bool, padding
+    assert ctypes.sizeof(_native.Frame) == 64           # u64, f64, 5 x 8-byte, 2 x u32
+    assert ctypes.sizeof(_native.FrameResult) == 72     # 2 x u64, 4 x u32, 4 x f64, bool, padding
+    assert ctypes.sizeof(_native.BatchItem) == 200      # pointer, 64, 48, 72, i32, padding
+
+
+def test_pngs_are_written_by_the_library(tmp_path):
+    # A PNG's IHDR chunk holds width, height, bit depth and colour type (0 grey, 2 RGB).
+    def header(path):
+        data = path.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25]
+
+    sgaps.write_png_gray(tmp_path / "grey.png", np.arange(12, dtype=np.uint8).reshape(3, 4))
+    assert header(tmp_path / "grey.png") == (4, 3, 8, 0)
+    sgaps.write_importance_png(tmp_path / "heat.png", np.linspace(0, 1, 6).reshape(2, 3))
+    assert header(tmp_path / "heat.png") == (3, 2, 8, 2)
+    with pytest.raises(sgaps.InvalidArgumentError, match=r"\(height, width\)"):
+        sgaps.write_png_gray(tmp_path / "flat.png", np.zeros(5))
+    with pytest.raises(sgaps.IoError, match="cannot write"):
+        sgaps.write_png_gray(tmp_path / "no" / "such" / "dir.png", np.zeros((2, 2)))
