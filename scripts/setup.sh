@@ -37,9 +37,7 @@ fi
 log "ready: $venv"
 
 # ---------------------------------------------------------------------------------------
-# C ABI and bindings (sgaps-ffi, bindings/, examples/): the pinned cbindgen that
-# generates include/sgaps.h, and the Debian packages the binding tests and `make dist`
-# use: a C/C++ compiler, Mono (mcs, mono) for the C# binding, patchelf for rpaths.
+# The pinned cbindgen that generates include/sgaps.h.
 CBINDGEN_VERSION=0.29.4   # keep in step with scripts/gen-header.sh
 cbindgen_root=$cache/cbindgen-$CBINDGEN_VERSION
 if [ ! -x "$cbindgen_root/bin/cbindgen" ]; then
@@ -47,9 +45,12 @@ if [ ! -x "$cbindgen_root/bin/cbindgen" ]; then
     cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION" --root "$cbindgen_root"
 fi
 
-ffi_debian_packages=(gcc g++ make mono-mcs mono-runtime patchelf)
+# ---------------------------------------------------------------------------------------
+# Debian packages the tests and `make dist` use: a C/C++ compiler, Mono (mcs, mono) for
+# the C# binding, patchelf for rpaths, Chromium for the dashboard test.
+debian_packages=(gcc g++ make mono-mcs mono-runtime patchelf chromium)
 missing=()
-for package in "${ffi_debian_packages[@]}"; do
+for package in "${debian_packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -57,4 +58,4 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
-log "ready: cbindgen $CBINDGEN_VERSION, mono, patchelf"
+log "ready: cbindgen $CBINDGEN_VERSION, ${debian_packages[*]}"

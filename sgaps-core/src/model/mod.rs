@@ -50,19 +50,23 @@ pub struct Model {
 impl Model {
     /// A model with freshly initialised weights from libtorch's global generator.
     pub fn new(config: &ModelConfig, device: Device) -> Result<Model, ModelError> {
-        config.validate().map_err(|(key, message)| ModelError::Config { key, message })?;
-        let vs = VarStore::new(device);
-        let spt = SparsePixelTransformer::new(&vs.root(), config);
-        Ok(Model { vs, spt, kind: Kind::Float })
+        let _only_one_initialiser = lock_initialisation();
+        Model::build(config, device)
     }
 
     /// A model with freshly initialised weights drawn from `seed`: equal seeds give
     /// equal weights, whatever other threads do with libtorch's global generator.
     pub fn new_seeded(config: &ModelConfig, device: Device, seed: i64) -> Result<Model, ModelError> {
-        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _only_one_initialiser = INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _only_one_initialiser = lock_initialisation();
         tch::manual_seed(seed);
-        Model::new(config, device)
+        Model::build(config, device)
+    }
+
+    fn build(config: &ModelConfig, device: Device) -> Result<Model, ModelError> {
+        config.validate().map_err(|(key, message)| ModelError::Config { key, message })?;
+        let vs = VarStore::new(device);
+        let spt = SparsePixelTransformer::new(&vs.root(), config);
+        Ok(Model { vs, spt, kind: Kind::Float })
     }
 
     /// Builds the model `config` describes and loads `weights` strictly, whatever
@@ -159,6 +163,13 @@ impl Model {
         }))
         .map_err(|panic| ModelError::Torch(panic_message(panic)))
     }
+}
+
+/// Every weight initialisation draws from libtorch's one global generator; taking
+/// turns keeps a seeded initialisation reproducible while other threads build models.
+fn lock_initialisation() -> std::sync::MutexGuard<'static, ()> {
+    static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
