@@ -27,8 +27,9 @@
  *
  * Thread safety. One engine serves any number of threads at once: every function that
  * takes a `const SgapsEngine *` or `const SgapsSession *` may run concurrently with any
- * other such call. Frames of different sessions submitted from different threads share
- * forward passes. Feed one session's frames from one thread at a time, in order.
+ * other such call. Submits on sessions of one model take turns on it, one forward pass
+ * at a time; sgaps_engine_submit_batch puts frames of many sessions into one pass.
+ * Feed one session's frames from one thread at a time, in order.
  * The _free functions must not race other calls on the same handle.
  *
  * Images are row-major, top row first; u runs across and v down, both in [0, 1].
@@ -395,9 +396,9 @@ struct SgapsFrameBuffers sgaps_frame_buffers_default(void);
 //
 // Ownership: the frame and buffers belong to the caller; the frame is only read
 // during the call.
-// Thread safety: any thread, concurrently with calls on other sessions (their frames
-// may share a forward pass). Submit one session's frames from one thread at a time,
-// in order.
+// Thread safety: any thread, concurrently with calls on other sessions (passes on one
+// model take turns; sgaps_engine_submit_batch shares one pass). Submit one session's
+// frames from one thread at a time, in order.
 //
 // # Safety
 // `session` must be a live handle; `frame`, `buffers` and `out_result` must point to

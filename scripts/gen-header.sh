@@ -3,8 +3,8 @@
 # installs it). With --check, writes nothing and fails when the committed header differs
 # from a fresh one, showing the difference.
 set -euo pipefail
-CBINDGEN_VERSION=0.29.4   # keep in step with scripts/setup.sh
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/versions.sh"
 cbindgen=${SGAPS_CACHE:-$HOME/.cache/sgaps}/cbindgen-$CBINDGEN_VERSION/bin/cbindgen
 header=$root/include/sgaps.h
 

@@ -5,8 +5,8 @@
 # A second run finds the stamps and returns in about a second.
 set -euo pipefail
 
-TORCH_VERSION=2.13.0   # tch 0.26 expects exactly this libtorch
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
 cache=${SGAPS_CACHE:-$HOME/.cache/sgaps}
 venv=$cache/torch-$TORCH_VERSION
 requirements=$here/requirements.txt
@@ -38,7 +38,6 @@ log "ready: $venv"
 
 # ---------------------------------------------------------------------------------------
 # The pinned cbindgen that generates include/sgaps.h.
-CBINDGEN_VERSION=0.29.4   # keep in step with scripts/gen-header.sh
 cbindgen_root=$cache/cbindgen-$CBINDGEN_VERSION
 if [ ! -x "$cbindgen_root/bin/cbindgen" ]; then
     log "installing cbindgen $CBINDGEN_VERSION (once)"

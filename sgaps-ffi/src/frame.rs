@@ -228,9 +228,9 @@ impl<'a> Outputs<'a> {
 ///
 /// Ownership: the frame and buffers belong to the caller; the frame is only read
 /// during the call.
-/// Thread safety: any thread, concurrently with calls on other sessions (their frames
-/// may share a forward pass). Submit one session's frames from one thread at a time,
-/// in order.
+/// Thread safety: any thread, concurrently with calls on other sessions (passes on one
+/// model take turns; sgaps_engine_submit_batch shares one pass). Submit one session's
+/// frames from one thread at a time, in order.
 ///
 /// # Safety
 /// `session` must be a live handle; `frame`, `buffers` and `out_result` must point to
