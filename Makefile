@@ -22,6 +22,7 @@ run: build
 test: setup
 	$(CARGO) test --workspace
 	$(WITH_ENV) scripts/test-bindings.sh
+	$(WITH_ENV) python -m pytest -q tools/tests
 
 # The numbers the issue notes quote: 112x112, N=500, batch 1 and 8, both decoders,
 # seed dimensions and the small CPU preset.

@@ -24,7 +24,8 @@ async fn a_clean_stop_stores_every_frame() {
     server.signal("TERM");
     assert!(server.child.wait().unwrap().success(), "SIGTERM drains and exits 0");
 
-    let summary = python_json(H5PY_SUMMARY, &[server.h5_path("default").to_str().unwrap()]);
+    // Recorded under the key the client asked for, though `default` served it.
+    let summary = python_json(H5PY_SUMMARY, &[server.h5_path("mario").to_str().unwrap()]);
     let sessions = summary.as_object().unwrap();
     assert_eq!(sessions.len(), 1);
     let s = sessions.values().next().unwrap();
@@ -34,10 +35,10 @@ async fn a_clean_stop_stores_every_frame() {
     assert_eq!(s["state_dim"], 64);
     assert_eq!(s["first_state"], serde_json::json!([0.0, 0.5, -999.0]), "padded with the sentinel");
     assert_eq!(s["ground_truth"], serde_json::json!([12, 120, 160]));
-    assert_eq!(s["checkpoint_key"], "default");
+    assert_eq!(s["checkpoint_key"], "mario");
 
     // The Rust reader sees the same, with the ground truth flipped to top-row-first.
-    let sessions = sgaps_core::data::read_file(&server.h5_path("default")).unwrap();
+    let sessions = sgaps_core::data::read_file(&server.h5_path("mario")).unwrap();
     let frame = &sessions[0].frames[3];
     assert_eq!(frame.pixels.len(), SAMPLES);
     assert_eq!(frame.state, vec![3.0, 0.5]);

@@ -188,10 +188,12 @@ impl Connection {
         let debug_mode = payload.debug && app.config.server.allow_debug;
         let compression = payload.compression.unwrap_or_default();
         if let Some(storage) = &app.storage {
+            // Recorded under the key the client asked for: that is the model its data
+            // trains, even while `default` serves it.
             storage.begin_session(SessionInfo {
                 session_id: session_id.clone(),
                 created_at: now_seconds(),
-                checkpoint_key: params.checkpoint_key.clone(),
+                checkpoint_key: payload.checkpoint_key.clone(),
                 model_version: params.model_version.clone(),
                 client_resolution: params.client_resolution.map(|d| d as u32),
                 resolution: params.resolution.map(|d| d as u32),
