@@ -108,8 +108,8 @@ fn print_table(r: &ModelBenchReport) {
     println!("compute    {:.1} GFLOP per pass, {:.1} GFLOP/s", r.gflop_per_pass, r.gflop_per_s);
 }
 
-/// Nearest-rank percentile.
-fn percentile(times: &[f64], q: f64) -> f64 {
+/// Nearest-rank percentile (also used by `sgaps loadtest`).
+pub(crate) fn percentile(times: &[f64], q: f64) -> f64 {
     let mut sorted = times.to_vec();
     sorted.sort_by(f64::total_cmp);
     let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());

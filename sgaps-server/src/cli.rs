@@ -49,6 +49,9 @@ pub enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Simulate game clients against a running server; report latency, throughput and memory.
+    #[command(long_about = LOADTEST_HELP)]
+    Loadtest(LoadtestArgs),
     /// Print the composed configuration as YAML.
     Config {
         /// Overrides such as `model=spt_small` or `model.embed_dim=128`.
@@ -97,4 +100,59 @@ pub struct BenchModelArgs {
     pub json: bool,
     /// Overrides such as `model=spt_small`, `model.decoder=seed`, `device=cpu`.
     pub overrides: Vec<String>,
+}
+
+const LOADTEST_HELP: &str = "Simulate game clients against a running `sgaps serve`.\n\n\
+    Each client connects, starts a session at resolution [640, 480] and streams frame_data open \
+    loop at the target fps (it never waits for a reply), sampling a moving test scene at the \
+    coordinates the server hands out and swapping to new ones at their target_frame_id, as \
+    PROTOCOL.md describes. At the end it prints latency p50/p99, frames/s sent and \
+    reconstructed, skipped frames and the server's memory.\n\n\
+    Latency. The end-to-end latency of frame N is the time from sending it to receiving the \
+    server's reaction to it: the uv_coordinates message with target_frame_id N+1. The server \
+    sends one only when it renews the mask, so for a sample of every frame run it with\n\n    \
+    sgaps serve mask_update=fixed mask_update.fixed_interval=1\n\n\
+    In other modes replies are few, and the report falls back to the server's own measure, \
+    receipt to reconstruction (latency_ms of /api/sessions/{id}/frames), which leaves out the \
+    network and the client. Replies are used when they cover at least 90% of the frames the \
+    server reconstructed for these sessions; the report names the source (replies | server).\n\n\
+    Throughput. Reconstructed and skipped frames are the change of sgaps_frames_reconstructed_total \
+    and sgaps_frames_skipped_total in /api/metrics over the run, so other clients of the same \
+    server count too. Skipped frames were stored but not reconstructed because a newer frame of \
+    the same session arrived while they waited (overload). Frames neither reconstructed nor \
+    skipped when the clients close (2 s after their last frame) are reported as unanswered; \
+    their latency is not in the percentiles.\n\n\
+    Memory. VmRSS of the server process, the largest value seen during the run: the process \
+    listening on the URL's port when the host is local, or --server-pid.\n\n\
+    Example:\n\n    sgaps loadtest --clients 8 --seconds 15";
+
+#[derive(Args)]
+pub struct LoadtestArgs {
+    /// WebSocket endpoint of the server.
+    #[arg(long, default_value = "ws://127.0.0.1:8000/ws/stream")]
+    pub url: String,
+    /// Simulated clients, one session each.
+    #[arg(long, default_value_t = 1)]
+    pub clients: u32,
+    /// How long each client streams.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Frames per second of each client [default: target_fps of session_start_ack]
+    #[arg(long)]
+    pub fps: Option<f64>,
+    /// Send every K-th frame as frame_data_debug with the full frame (0: never).
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub debug_every: u64,
+    /// checkpoint_key of the sessions (selects the model).
+    #[arg(long, default_value = "default")]
+    pub checkpoint_key: String,
+    /// The server's auth token (`?token=` on the socket, bearer token for /api).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Process id of the server, for its memory [default: the process listening on the port]
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,7 +1,8 @@
-//! `sgaps`: the command line of SGAPS (serve, bench, config).
+//! `sgaps`: the command line of SGAPS (serve, bench, loadtest, config).
 
 mod bench;
 mod cli;
+mod loadtest;
 mod server;
 
 use clap::Parser;
@@ -18,6 +19,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Serve(args) => server::run(cli.conf.load(&args.overrides)?),
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
+        cli::Command::Loadtest(args) => loadtest::run(args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;
             print!("{}", serde_yaml_ng::to_string(&config)?);
