@@ -126,20 +126,49 @@ class _Outputs:
         )
 
 
-class Session:
+class _Owned:
+    """Owns one library handle, freed by `_free_function` on close, on leaving a `with`
+    block, or when garbage-collected."""
+
+    _free_function = ""  # name of the sgaps_*_free function
+    _kind = ""
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._handle:
+            raise ValueError(f"this {self._kind} is closed")
+        return self._handle
+
+    def close(self) -> None:
+        """Frees the handle; safe to call twice."""
+        if getattr(self, "_handle", None):
+            getattr(lib(), self._free_function)(self._handle)
+            self._handle = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # at interpreter exit the library may be gone already
+            pass
+
+
+class Session(_Owned):
     """One client's stream of frames. Create with Engine.session(); close (or use as a
     context manager) to end it. Feed one session's frames from one thread at a time."""
+
+    _free_function = "sgaps_session_free"
+    _kind = "session"
 
     def __init__(self, handle: int, params: SessionParams, initial_coordinates: np.ndarray):
         self._handle = ctypes.c_void_p(handle)
         self.params = params
         #: float32 (sample_count, 2): the (u, v) coordinates to sample from frame 0 on.
         self.initial_coordinates = initial_coordinates
-
-    def _live(self) -> ctypes.c_void_p:
-        if not self._handle:
-            raise ValueError("this session is closed")
-        return self._handle
 
     def submit(self, frame_id: int, pixels: ArrayLike, state: ArrayLike = (), timestamp: float = 0.0,
                ground_truth: Optional[ArrayLike] = None) -> FrameResult:
@@ -163,30 +192,17 @@ class Session:
             mean_sample_psnr=stats.mean_sample_psnr,
             mean_psnr=_optional(stats.mean_psnr), mean_ssim=_optional(stats.mean_ssim))
 
-    def close(self) -> None:
-        """Ends the session if it is still running and frees it; safe to call twice."""
-        if self._handle:
-            lib().sgaps_session_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # at interpreter exit the library may be gone already
-            pass
 
 
-class Engine:
+class Engine(_Owned):
     """An SGAPS engine: a configuration, its checkpoints and sessions. `conf_dir` is a
     conf/ directory (None: the one built into the library); `overrides` are strings
     such as "model=spt_small" or "model.resolution=[64,48]". Thread-safe: share one
-    engine between threads, each with its own sessions."""
+    engine between threads, each with its own sessions. Closing it leaves open sessions
+    running until they are closed."""
+
+    _free_function = "sgaps_engine_free"
+    _kind = "engine"
 
     def __init__(self, conf_dir: Optional[Union[str, os.PathLike]] = None, overrides: Iterable[str] = ()):
         encoded = [str(o).encode() for o in overrides]
@@ -197,11 +213,6 @@ class Engine:
         handle = ctypes.c_void_p()
         check(lib().sgaps_engine_open(options, ctypes.byref(handle)))
         self._handle = handle
-
-    def _live(self) -> ctypes.c_void_p:
-        if not self._handle:
-            raise ValueError("this engine is closed")
-        return self._handle
 
     @property
     def info(self) -> EngineInfo:
@@ -270,21 +281,3 @@ class Engine:
         """Loads the checkpoint directory (model.safetensors + config.json) strictly and
         serves it as `key` from now on."""
         check(lib().sgaps_engine_register_checkpoint(self._live(), key.encode(), os.fsencode(directory)))
-
-    def close(self) -> None:
-        """Frees the engine handle; open sessions keep the engine running until closed."""
-        if self._handle:
-            lib().sgaps_engine_free(self._handle)
-            self._handle = ctypes.c_void_p()
-
-    def __enter__(self) -> "Engine":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # at interpreter exit the library may be gone already
-            pass
