@@ -50,20 +50,28 @@ impl MultiheadAttention {
             Tensor::zeros([b, 1, 1, s], (q.kind(), q.device())).masked_fill(&m.view([b, 1, 1, s]), f64::NEG_INFINITY)
         });
         let dropout = if train { self.dropout } else { 0.0 };
-        let (context, weights) = if need_weights {
-            let scores = q.matmul(&k.transpose(-2, -1)) / (head_dim as f64).sqrt();
-            let scores = match &mask {
-                Some(m) => scores + m,
-                None => scores,
-            };
-            let weights = scores.softmax(-1, Kind::Float).to_kind(q.kind());
-            (weights.dropout(dropout, train).matmul(&v), Some(weights))
+        // The fused kernel never materialises the [L, S] matrix, which matters for the
+        // seed decoder's query self-attention over H*W tokens.
+        let fused = |mask: Option<Tensor>| Tensor::scaled_dot_product_attention(&q, &k, &v, mask, dropout, false, None, false);
+        if !need_weights {
+            let context = fused(mask).transpose(1, 2).reshape([b, l, e]);
+            return (self.out_proj.forward(&context), None);
+        }
+        let scores = q.matmul(&k.transpose(-2, -1)) / (head_dim as f64).sqrt();
+        let scores = match &mask {
+            Some(m) => scores + m,
+            None => scores,
+        };
+        let weights = scores.softmax(-1, Kind::Float).to_kind(q.kind());
+        let context = if train {
+            // The output must come from the very weights returned (same dropout).
+            weights.dropout(dropout, train).matmul(&v)
         } else {
-            // The fused kernel never materialises the [L, S] matrix, which matters for
-            // the seed decoder's query self-attention over H*W tokens.
-            (Tensor::scaled_dot_product_attention(&q, &k, &v, mask, dropout, false, None, false), None)
+            // Inference wants the weights only for importance; the fused kernel gives
+            // the output faster than multiplying them with V.
+            fused(mask)
         };
         let context = context.transpose(1, 2).reshape([b, l, e]);
-        (self.out_proj.forward(&context), weights)
+        (self.out_proj.forward(&context), Some(weights))
     }
 }

@@ -64,7 +64,11 @@ impl Engine {
         let kind = resolve_kind(config.precision, device);
         let checkpoints =
             CheckpointStore::new(Path::new(&config.checkpoint_dir), &config.model, device, kind, config.seed, LOADED_MODELS);
-        tracing::info!(device = %describe(device), checkpoint_dir = %config.checkpoint_dir, "engine open");
+        let keys = checkpoints.keys();
+        tracing::info!(device = %describe(device), checkpoint_dir = %config.checkpoint_dir, checkpoints = ?keys, "engine open");
+        if !keys.iter().any(|k| k == super::checkpoints::DEFAULT_KEY) {
+            tracing::warn!("no `default` checkpoint: sessions without a trained key run untrained weights");
+        }
         Ok(Engine {
             checkpoints,
             device_description: describe(device),
