@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sgaps_core::model::{FrameInput, Model, SparseBatch};
+use sgaps_core::model::{head_mean_entropy, AttentionOutput, FrameInput, Model, SparseBatch};
 use tch::{Device, Kind, Tensor};
 
 const TOLERANCE: f64 = 1e-4;
@@ -62,12 +62,17 @@ fn rust_model_matches_pytorch() {
         // A saturated sigmoid would hide differences: the reference must vary.
         let spread = expected["reconstruction"].std(false).double_value(&[]);
         assert!(spread > 1e-2, "{name}: reference reconstruction is nearly constant ({spread})");
-        let out = model.infer_batch(&batch, height, width, true).unwrap();
+        let out = model.infer_batch(&batch, height, width, AttentionOutput::Weights).unwrap();
         let recon_diff = max_abs_diff(&out.reconstruction, &expected["reconstruction"]);
         let attn_diff = max_abs_diff(out.attention.as_ref().unwrap(), &expected["attention"]);
         println!("{name}: reconstruction {recon_diff:.2e}, attention {attn_diff:.2e}");
         assert!(recon_diff < TOLERANCE, "{name}: reconstruction differs by {recon_diff}");
         assert!(attn_diff < TOLERANCE, "{name}: attention differs by {attn_diff}");
+
+        // The blockwise entropy the engine uses equals the entropy of the full weights.
+        let entropy = model.infer_batch(&batch, height, width, AttentionOutput::Entropy).unwrap().entropy.unwrap();
+        let entropy_diff = max_abs_diff(&entropy, &head_mean_entropy(&expected["attention"]));
+        assert!(entropy_diff < TOLERANCE, "{name}: entropy differs by {entropy_diff}");
 
         // The same frames built by SparseBatch::new from plain slices, as the engine does.
         let counts = Vec::<i64>::try_from(&inputs["pixel_counts"]).unwrap();
@@ -87,7 +92,7 @@ fn rust_model_matches_pytorch() {
             .collect();
         let frames: Vec<FrameInput> =
             pixels.iter().zip(&states).map(|(p, s)| FrameInput { pixels: p, state: s }).collect();
-        let out = model.infer(&frames, false).unwrap();
+        let out = model.infer(&frames, AttentionOutput::None).unwrap();
         let diff = max_abs_diff(&out.reconstruction, &expected["reconstruction"]);
         assert!(diff < TOLERANCE, "{name}: SparseBatch::new batch differs by {diff}");
         assert!(out.attention.is_none());
@@ -104,9 +109,9 @@ fn padding_does_not_change_a_frame() {
     let short: Vec<[f32; 3]> = (0..5).map(|i| [i as f32 / 5.0, 0.3, 0.5]).collect();
     let long: Vec<[f32; 3]> = (0..40).map(|i| [0.7, i as f32 / 40.0, 0.2]).collect();
     let state = [1.0f32, -2.0];
-    let alone = model.infer(&[FrameInput { pixels: &short, state: &state }], true).unwrap();
+    let alone = model.infer(&[FrameInput { pixels: &short, state: &state }], AttentionOutput::Weights).unwrap();
     let batched = model
-        .infer(&[FrameInput { pixels: &long, state: &[] }, FrameInput { pixels: &short, state: &state }], true)
+        .infer(&[FrameInput { pixels: &long, state: &[] }, FrameInput { pixels: &short, state: &state }], AttentionOutput::Weights)
         .unwrap();
     let diff = max_abs_diff(&alone.reconstruction.get(0), &batched.reconstruction.get(1));
     assert!(diff < 1e-5, "padding changed the reconstruction by {diff}");
@@ -125,8 +130,8 @@ fn checkpoint_round_trip_and_strict_loading() {
     let loaded = Model::load_checkpoint(dir.path(), Device::Cpu).unwrap();
     let pixels: Vec<[f32; 3]> = (0..30).map(|i| [(i % 6) as f32 / 6.0, (i / 6) as f32 / 5.0, 0.4]).collect();
     let frame = [FrameInput { pixels: &pixels, state: &[0.5] }];
-    let a = model.infer(&frame, false).unwrap().reconstruction;
-    let b = loaded.infer(&frame, false).unwrap().reconstruction;
+    let a = model.infer(&frame, AttentionOutput::None).unwrap().reconstruction;
+    let b = loaded.infer(&frame, AttentionOutput::None).unwrap().reconstruction;
     assert_eq!(max_abs_diff(&a, &b), 0.0);
 
     // A model of another shape refuses these weights, naming the tensor.
@@ -144,4 +149,20 @@ fn checkpoint_round_trip_and_strict_loading() {
     no_skip.architecture.skip.enabled = false;
     let err = Model::from_weights(&no_skip, &dir.path().join("model.safetensors"), Device::Cpu).unwrap_err().to_string();
     assert!(err.contains("unexpected") && err.contains("skip_proj.0.weight"), "{err}");
+}
+
+#[test]
+fn blockwise_entropy_equals_the_entropy_of_all_weights() {
+    // 40x30 = 1200 queries: more than one block of queries.
+    let config = sgaps_core::Config::load(None, &["model=spt_small".into(), "model.resolution=[40,30]".into()])
+        .unwrap()
+        .model;
+    let model = Model::new_seeded(&config, Device::Cpu, 11).unwrap();
+    let pixels: Vec<[f32; 3]> = (0..50).map(|i| [(i % 10) as f32 / 10.0, (i / 10) as f32 / 5.0, 0.3]).collect();
+    let frames = [FrameInput { pixels: &pixels, state: &[1.0] }, FrameInput { pixels: &pixels[..20], state: &[] }];
+    let weights = model.infer(&frames, AttentionOutput::Weights).unwrap().attention.unwrap();
+    let entropy = model.infer(&frames, AttentionOutput::Entropy).unwrap().entropy.unwrap();
+    assert_eq!(entropy.size(), vec![2, 1200]);
+    let diff = max_abs_diff(&entropy, &head_mean_entropy(&weights));
+    assert!(diff < 1e-5, "blockwise entropy differs by {diff}");
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use sgaps_core::device::{describe, resolve_device, resolve_kind};
-use sgaps_core::model::{forward_flops, FrameInput, Model, SparseBatch};
+use sgaps_core::model::{forward_flops, AttentionOutput, FrameInput, Model, SparseBatch};
 use tch::Device;
 
 use crate::cli::{BenchModelArgs, ConfArgs};
@@ -49,7 +49,8 @@ pub fn model(conf: &ConfArgs, args: BenchModelArgs) -> anyhow::Result<()> {
 
     let forward = || -> anyhow::Result<f64> {
         let start = Instant::now();
-        let out = model.infer_batch(&batch, height, width, args.attention)?;
+        let extra = if args.attention { AttentionOutput::Entropy } else { AttentionOutput::None };
+        let out = model.infer_batch(&batch, height, width, extra)?;
         if let Device::Cuda(i) = device {
             tch::Cuda::synchronize(i as i64);
         }

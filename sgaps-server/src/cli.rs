@@ -92,7 +92,7 @@ pub struct BenchModelArgs {
     /// Untimed forward passes first (allocator and kernel warm-up).
     #[arg(long, default_value_t = 3)]
     pub warmup: u32,
-    /// Also compute the last layer's attention weights (what importance needs).
+    /// Also compute the attention entropy importance needs, as the engine does.
     #[arg(long)]
     pub attention: bool,
     /// Print one JSON object instead of a table.

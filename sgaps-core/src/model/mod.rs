@@ -17,7 +17,8 @@ use tch::{nn::VarStore, Device, Kind};
 
 pub use batch::{FrameInput, SparseBatch};
 pub use flops::forward_flops;
-pub use spt::{SparsePixelTransformer, SptOutput};
+pub use attention::head_mean_entropy;
+pub use spt::{AttentionOutput, SparsePixelTransformer, SptOutput};
 
 use crate::config::ModelConfig;
 
@@ -139,10 +140,10 @@ impl Model {
     /// Inference: pads `frames` into one batch and reconstructs them at the configured
     /// resolution without autograd. Bad input and libtorch failures (out of memory, say)
     /// come back as errors, never as a panic.
-    pub fn infer(&self, frames: &[FrameInput], want_attention: bool) -> Result<SptOutput, ModelError> {
+    pub fn infer(&self, frames: &[FrameInput], extra: AttentionOutput) -> Result<SptOutput, ModelError> {
         let batch = SparseBatch::new(frames, self.config(), self.device(), self.kind)?;
         let (height, width) = self.config().height_width();
-        self.infer_batch(&batch, height, width, want_attention)
+        self.infer_batch(&batch, height, width, extra)
     }
 
     /// Inference on an already built batch at any resolution.
@@ -151,7 +152,7 @@ impl Model {
         batch: &SparseBatch,
         height: i64,
         width: i64,
-        want_attention: bool,
+        extra: AttentionOutput,
     ) -> Result<SptOutput, ModelError> {
         if height <= 0 || width <= 0 {
             return Err(ModelError::Input(format!("resolution {width}x{height} is empty")));
@@ -159,7 +160,7 @@ impl Model {
         // tch panics on libtorch errors; this is the one place they become values.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _guard = tch::no_grad_guard();
-            self.spt.forward(batch, height, width, want_attention, false)
+            self.spt.forward(batch, height, width, extra, false)
         }))
         .map_err(|panic| ModelError::Torch(panic_message(panic)))
     }

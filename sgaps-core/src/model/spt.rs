@@ -17,14 +17,29 @@ use super::state_encoder::StateVectorEncoder;
 use super::transformer::{DecoderLayer, EncoderLayer};
 use crate::config::ModelConfig;
 
+/// What a forward pass returns besides the reconstruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionOutput {
+    /// Nothing more: the fastest pass.
+    None,
+    /// The last decoder layer's cross-attention weights `[B, heads, H*W, N+1]`.
+    Weights,
+    /// Their per-query entropy after averaging the heads, `[B, H*W]`: what importance
+    /// needs, computed in blocks without holding all the weights.
+    Entropy,
+}
+
 /// What one forward pass returns.
 #[derive(Debug)]
 pub struct SptOutput {
     /// `[B, 1, H, W]`, intensities in (0, 1).
     pub reconstruction: Tensor,
     /// The last decoder layer's cross-attention weights `[B, heads, H*W, N+1]` (key 0 is
-    /// the state token), when asked for.
+    /// the state token), with [`AttentionOutput::Weights`].
     pub attention: Option<Tensor>,
+    /// Per-query entropy of the head-averaged weights `[B, H*W]`, with
+    /// [`AttentionOutput::Entropy`].
+    pub entropy: Option<Tensor>,
 }
 
 #[derive(Debug)]
@@ -72,7 +87,7 @@ impl SparsePixelTransformer {
 
     /// Reconstructs `batch` at `height` x `width`. Shapes must already be valid (see
     /// [`SparseBatch::new`]); `train` turns on dropout and batch statistics.
-    pub fn forward(&self, batch: &SparseBatch, height: i64, width: i64, want_attention: bool, train: bool) -> SptOutput {
+    pub fn forward(&self, batch: &SparseBatch, height: i64, width: i64, extra: AttentionOutput, train: bool) -> SptOutput {
         let pixels = &batch.pixels;
         let (b, n, _) = pixels.size3().expect("pixels are [B, N, 3]");
         let e = self.config.embed_dim;
@@ -93,13 +108,13 @@ impl SparsePixelTransformer {
 
         let grid = query_grid(height, width, pixels);
         let mut queries = self.pos_encoder.encode(&grid).expand([b, height * width, e], false);
-        let mut attention = None;
+        let mut last_layer_extra = None;
         let last = self.decoder.len().saturating_sub(1);
         for (i, layer) in self.decoder.iter().enumerate() {
-            let need_weights = want_attention && i == last;
-            let (next, weights) = layer.forward(&queries, &memory, memory_padding.as_ref(), need_weights, train);
+            let layer_extra = if i == last { extra } else { AttentionOutput::None };
+            let (next, layer_output) = layer.forward(&queries, &memory, memory_padding.as_ref(), layer_extra, train);
             queries = next;
-            attention = weights.or(attention);
+            last_layer_extra = layer_output.or(last_layer_extra);
         }
 
         if let Some((linear, norm)) = &self.skip_proj {
@@ -118,7 +133,12 @@ impl SparsePixelTransformer {
         }
 
         let features = queries.view([b, height, width, e]).permute([0, 3, 1, 2]);
-        SptOutput { reconstruction: self.refine_head.forward(&features, train), attention }
+        let (attention, entropy) = match extra {
+            AttentionOutput::Weights => (last_layer_extra, None),
+            AttentionOutput::Entropy => (None, last_layer_extra),
+            AttentionOutput::None => (None, None),
+        };
+        SptOutput { reconstruction: self.refine_head.forward(&features, train), attention, entropy }
     }
 }
 

@@ -5,6 +5,7 @@
 use tch::{nn, nn::Module, Tensor};
 
 use super::attention::MultiheadAttention;
+use super::spt::AttentionOutput;
 use crate::config::{DecoderKind, ModelConfig};
 
 /// `linear2(dropout(relu(linear1(x))))`.
@@ -96,13 +97,14 @@ impl DecoderLayer {
     }
 
     /// `x [B, L, E]` queries, `memory [B, S, E]`, `memory_padding [B, S]`. Returns the
-    /// new queries and, when asked, the cross-attention weights `[B, heads, L, S]`.
+    /// new queries and, as `extra` asks, the cross-attention weights `[B, heads, L, S]`
+    /// or their per-query entropy `[B, L]`.
     pub fn forward(
         &self,
         x: &Tensor,
         memory: &Tensor,
         memory_padding: Option<&Tensor>,
-        need_weights: bool,
+        extra: AttentionOutput,
         train: bool,
     ) -> (Tensor, Option<Tensor>) {
         let mut x = x.shallow_clone();
@@ -111,10 +113,15 @@ impl DecoderLayer {
             let (attended, _) = self_attn.forward(&h, &h, None, false, train);
             x = &x + attended.dropout(self.dropout, train);
         }
-        let (attended, weights) =
-            self.multihead_attn.forward(&self.norm2.forward(&x), memory, memory_padding, need_weights, train);
+        let h = self.norm2.forward(&x);
+        let need_weights = extra == AttentionOutput::Weights;
+        let (attended, weights) = self.multihead_attn.forward(&h, memory, memory_padding, need_weights, train);
+        let extra = match extra {
+            AttentionOutput::Entropy => Some(self.multihead_attn.entropy(&h, memory, memory_padding)),
+            _ => weights,
+        };
         let x = &x + attended.dropout(self.dropout, train);
         let ff = self.feed_forward.forward(&self.norm3.forward(&x), train);
-        (&x + ff.dropout(self.dropout, train), weights)
+        (&x + ff.dropout(self.dropout, train), extra)
     }
 }

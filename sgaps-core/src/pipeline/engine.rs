@@ -15,13 +15,13 @@ use image::GrayImage;
 
 use super::checkpoints::{CheckpointStore, LoadedCheckpoint};
 use super::frame::{Frame, FrameError};
-use super::importance::importance_from_attention;
+use super::importance::importance_from_entropy;
 use super::mask_scheduler::MaskScheduler;
 use super::sampler::Sampler;
 use super::session::{FrameResult, Session, SessionId, SessionParams, SessionStats};
 use crate::config::{Config, MaskUpdateMode};
 use crate::device::{describe, resolve_device, resolve_kind};
-use crate::model::{FrameInput, Model, ModelError};
+use crate::model::{AttentionOutput, FrameInput, Model, ModelError};
 
 /// How many models stay loaded at once.
 const LOADED_MODELS: usize = 4;
@@ -265,11 +265,11 @@ fn reconstruct<'a>(
     let inputs: Vec<FrameInput> =
         frames.iter().zip(&pixels).map(|(f, p)| FrameInput { pixels: p, state: &f.state }).collect();
     let model = checkpoint.model.lock().expect("model lock");
-    let output = model.infer(&inputs, true)?;
+    let output = model.infer(&inputs, AttentionOutput::Entropy)?;
     drop(model);
     let (b, _, h, w) = output.reconstruction.size4().expect("[B, 1, H, W]");
-    let attention = output.attention.expect("attention was asked for");
-    let importance = importance_from_attention(&attention, w as usize, h as usize);
+    let entropy = output.entropy.expect("entropy was asked for");
+    let importance = importance_from_entropy(&entropy, w as usize, h as usize);
     let bytes = (output.reconstruction * 255.0).round().clamp(0.0, 255.0).to_kind(tch::Kind::Uint8);
     let bytes = Vec::<u8>::try_from(bytes.to_device(tch::Device::Cpu).flatten(0, -1)).expect("u8 tensor");
     let frame_len = (h * w) as usize;

@@ -3,9 +3,11 @@
 //! pixels (high entropy) is poorly pinned down and deserves more samples; one that
 //! attends to a single nearby sample (low entropy) is not.
 
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
-/// Keeps `log(0)` finite; the seed's value.
+use crate::model::head_mean_entropy;
+
+/// Keeps the min-max division finite on a flat map; the seed's value.
 const EPSILON: f64 = 1e-9;
 
 /// A per-pixel importance map at the sampling resolution, min-max normalised to [0, 1],
@@ -66,8 +68,12 @@ impl Importance {
 /// `[B, heads, H*W, N+1]`: head-average, per-pixel entropy over the keys, min-max
 /// normalise. Padded keys carry zero weight and so add nothing to the entropy.
 pub fn importance_from_attention(attention: &Tensor, width: usize, height: usize) -> Vec<Importance> {
-    let averaged = attention.to_kind(Kind::Float).mean_dim(1, false, Kind::Float);
-    let entropy = -(&averaged * (&averaged + EPSILON).log()).sum_dim_intlist(-1, false, Kind::Float);
+    importance_from_entropy(&head_mean_entropy(attention), width, height)
+}
+
+/// One importance map per frame from per-pixel attention entropies `[B, H*W]` (what
+/// the model returns with `AttentionOutput::Entropy`).
+pub fn importance_from_entropy(entropy: &Tensor, width: usize, height: usize) -> Vec<Importance> {
     let batch = entropy.size()[0];
     (0..batch)
         .map(|i| {
