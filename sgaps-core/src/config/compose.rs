@@ -79,7 +79,7 @@ pub(crate) fn compose(source: &ConfSource, overrides: &[String]) -> Result<Compo
                     });
                 }
                 let value = read_yaml(source, &path)?;
-                merge(&mut composed, &[group.clone()], value, &source.display(&path));
+                merge(&mut composed, std::slice::from_ref(group), value, &source.display(&path));
             }
         }
     }

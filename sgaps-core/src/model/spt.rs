@@ -129,7 +129,8 @@ impl SparsePixelTransformer {
             };
             let dropout = self.config.architecture.skip.dropout;
             let projected = norm.forward(&linear.forward(&mean).dropout(dropout, train));
-            queries = queries + projected * self.config.architecture.skip.weight;
+            // Out of place: an in-place add would break autograd in training.
+            queries = &queries + projected * self.config.architecture.skip.weight;
         }
 
         let features = queries.view([b, height, width, e]).permute([0, 3, 1, 2]);
