@@ -6,7 +6,9 @@
 //! - [`device`]: choosing CPU or CUDA and the inference precision.
 //! - [`pipeline`]: importance, sampling and mask scheduling around the model.
 //! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
+//! - [`baselines`]: nearest-neighbour and Delaunay-linear reconstructions to compare with.
 
+pub mod baselines;
 pub mod config;
 pub mod data;
 pub mod device;
