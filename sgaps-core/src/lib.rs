@@ -7,11 +7,13 @@
 //! - [`pipeline`]: importance, sampling and mask scheduling around the model.
 //! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
 //! - [`baselines`]: nearest-neighbour and Delaunay-linear reconstructions to compare with.
+//! - [`evaluation`]: closed- and open-loop scores on clips with ground truth.
 
 pub mod baselines;
 pub mod config;
 pub mod data;
 pub mod device;
+pub mod evaluation;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
