@@ -52,6 +52,10 @@ pub enum Command {
     /// Simulate game clients against a running server; report latency, throughput and memory.
     #[command(long_about = LOADTEST_HELP)]
     Loadtest(LoadtestArgs),
+    /// Score reconstruction on recorded clips with ground truth: closed loop (the engine
+    /// picks coordinates) and open loop (a fixed grid), next to nearest-neighbour and
+    /// linear interpolation from the same samples.
+    Evaluate(EvaluateArgs),
     /// Print the composed configuration as YAML.
     Config {
         /// Overrides such as `model=spt_small` or `model.embed_dim=128`.
@@ -155,4 +159,26 @@ pub struct LoadtestArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Recorded sessions (HDF5, e.g. data/mario.h5), one game per file; only frames with
+    /// ground truth (frame_data_debug) count. Repeat for several games.
+    #[arg(long, required = true)]
+    pub data: Vec<PathBuf>,
+    /// The checkpoint to evaluate (unknown keys fall back to `default`).
+    #[arg(long, default_value = "default")]
+    pub checkpoint_key: String,
+    /// Sample counts per frame, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "250,500,1000")]
+    pub samples: Vec<usize>,
+    /// At most this many frames of each session.
+    #[arg(long, default_value_t = 100)]
+    pub max_frames: usize,
+    /// Where report.md and the picture grids go.
+    #[arg(long, default_value = "evaluation")]
+    pub out: PathBuf,
+    /// Overrides such as `checkpoint_dir=checkpoints` or `device=cpu`.
+    pub overrides: Vec<String>,
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod evaluate;
 mod loadtest;
 mod server;
 
@@ -20,6 +21,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => server::run(cli.conf.load(&args.overrides)?),
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
         cli::Command::Loadtest(args) => loadtest::run(args),
+        cli::Command::Evaluate(args) => evaluate::run(&cli.conf, args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;
             print!("{}", serde_yaml_ng::to_string(&config)?);
