@@ -2,7 +2,6 @@
 //! truth, at several sample counts, next to nearest-neighbour and Delaunay-linear
 //! interpolation from the same samples; a Markdown table and a PNG grid per run.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -89,26 +88,22 @@ fn accumulate(total: &mut ClipScores, clip: &ClipScores) {
 }
 
 fn markdown(rows: &[(String, usize, Loop, ClipScores)], key: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# Evaluation of checkpoint `{key}`\n");
-    let _ = writeln!(out, "PSNR dB / SSIM / MAE against the ground truth resized to the model's resolution; the baselines interpolate the same samples.\n");
-    let _ = writeln!(out, "| game | samples | loop | frames | model | nearest | linear |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let header = |first: &str| format!("| {first} | samples | loop | frames | model | nearest | linear |\n|---|---|---|---|---|---|---|\n");
     let cell = |m: &Mean| format!("{:.2} / {:.3} / {:.1}", m.psnr, m.ssim, m.mae);
-    for (game, count, mode, s) in rows {
-        let _ = writeln!(
-            out,
-            "| {game} | {count} | {} | {} | {} | {} | {} |",
-            format!("{mode:?}").to_lowercase(),
-            s.frames,
-            cell(&s.model),
-            cell(&s.nearest),
-            cell(&s.linear)
-        );
+    let row = |game: &str, count: usize, mode: Loop, s: &ClipScores| {
+        let mode = format!("{mode:?}").to_lowercase();
+        format!("| {game} | {count} | {mode} | {} | {} | {} | {} |\n", s.frames, cell(&s.model), cell(&s.nearest), cell(&s.linear))
+    };
+    let mut out = format!("# Evaluation of checkpoint `{key}`\n\n");
+    out += "PSNR dB / SSIM / MAE against the ground truth resized to the model's resolution; ";
+    out += "the baselines interpolate the same samples.\n\n";
+    out += &header("game");
+    for (game, count, mode, scores) in rows {
+        out += &row(game, *count, *mode, scores);
     }
     // Overall: frame-weighted over games, per sample count and loop.
-    let _ = writeln!(out, "\n| overall | samples | loop | frames | model | nearest | linear |");
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    out += "\n";
+    out += &header("overall");
     let mut keys: Vec<(usize, Loop)> = Vec::new();
     for (_, count, mode, _) in rows {
         if !keys.contains(&(*count, *mode)) {
@@ -118,15 +113,7 @@ fn markdown(rows: &[(String, usize, Loop, ClipScores)], key: &str) -> String {
     for (count, mode) in keys {
         let mut total = ClipScores::default();
         rows.iter().filter(|(_, c, m, _)| (*c, *m) == (count, mode)).for_each(|(_, _, _, s)| accumulate(&mut total, s));
-        let _ = writeln!(
-            out,
-            "| all | {count} | {} | {} | {} | {} | {} |",
-            format!("{mode:?}").to_lowercase(),
-            total.frames,
-            cell(&total.model),
-            cell(&total.nearest),
-            cell(&total.linear)
-        );
+        out += &row("all", count, mode, &total);
     }
     out
 }
