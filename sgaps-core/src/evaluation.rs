@@ -8,7 +8,7 @@ use image::GrayImage;
 use serde::Serialize;
 
 use crate::baselines::{linear_delaunay, nearest_neighbour};
-use crate::metrics::FrameQuality;
+use crate::metrics::{resized_to, FrameQuality};
 use crate::pipeline::{Engine, EngineError, Frame, Pixel};
 
 /// Who picks the sample positions.
@@ -95,7 +95,7 @@ pub fn evaluate_clip(
                 next = Some((update.target_frame_id, update.coordinates.clone()));
             }
         }
-        let small_truth = image::imageops::resize(truth, rw, rh, image::imageops::FilterType::Triangle);
+        let small_truth = resized_to(truth, rw, rh);
         let n = i + 1;
         let quality = |image: &GrayImage| {
             FrameQuality::between(&small_truth, image).map_err(|e| EngineError::Config(format!("metrics: {e}")))

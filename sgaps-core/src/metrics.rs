@@ -207,6 +207,16 @@ fn gaussian_filter_interior(plane: &[f64], width: usize, height: usize, window: 
     filtered
 }
 
+/// `image` at `width` x `height` (triangle filter), so a ground-truth frame can be
+/// compared with a reconstruction of another resolution; a copy when sizes agree.
+pub fn resized_to(image: &GrayImage, width: u32, height: u32) -> GrayImage {
+    if image.dimensions() == (width, height) {
+        image.clone()
+    } else {
+        image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

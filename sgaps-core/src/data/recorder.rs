@@ -267,7 +267,7 @@ fn write_ground_truth(g: &Group, frames: &[RecordedFrame]) -> hdf5::Result<()> {
         if truth.dimensions() == (w, h) {
             pixels.extend_from_slice(truth.as_raw());
         } else {
-            pixels.extend_from_slice(image::imageops::resize(*truth, w, h, image::imageops::FilterType::Triangle).as_raw());
+            pixels.extend_from_slice(crate::metrics::resized_to(truth, w, h).as_raw());
         }
     }
     append(&images, &pixels)?;

@@ -9,7 +9,7 @@ use super::frame::Frame;
 use super::importance::Importance;
 use super::mask_scheduler::MaskScheduler;
 use super::sampler::Sampler;
-use crate::metrics::{psnr_at, FrameQuality};
+use crate::metrics::{psnr_at, resized_to, FrameQuality};
 
 pub type SessionId = u64;
 
@@ -110,7 +110,7 @@ impl Session {
     ) -> FrameResult {
         let sample_psnr = sample_psnr(&reconstruction, frame);
         let ground_truth_quality = frame.ground_truth.as_ref().and_then(|truth| {
-            let truth = resize_to(truth, reconstruction.width(), reconstruction.height());
+            let truth = resized_to(truth, reconstruction.width(), reconstruction.height());
             FrameQuality::between(&truth, &reconstruction).ok()
         });
         let mask_update = if self.scheduler.observe(sample_psnr) {
@@ -184,12 +184,4 @@ fn sample_psnr(reconstruction: &GrayImage, frame: &Frame) -> f64 {
     let sent: Vec<f32> = frame.pixels.iter().map(|p| p.value).collect();
     // A validated frame has pixels, so the lists are non-empty and equally long.
     psnr_at(&sent, &predicted).map_or(0.0, |psnr| psnr.min(100.0))
-}
-
-fn resize_to(image: &GrayImage, width: u32, height: u32) -> GrayImage {
-    if image.dimensions() == (width, height) {
-        image.clone()
-    } else {
-        image::imageops::resize(image, width, height, image::imageops::FilterType::Triangle)
-    }
 }

@@ -91,8 +91,12 @@ pub fn encode_coordinates(target_frame_id: u64, coordinates: &[[f32; 2]], quanti
     }
 }
 
-/// PNG bytes of a grayscale image.
-pub fn png_bytes(image: &GrayImage) -> Vec<u8> {
+/// PNG bytes of a grayscale or colour image.
+pub fn png_bytes<P>(image: &image::ImageBuffer<P, Vec<P::Subpixel>>) -> Vec<u8>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+{
     let mut out = std::io::Cursor::new(Vec::new());
     image.write_to(&mut out, image::ImageFormat::Png).expect("PNG encoding to memory");
     out.into_inner()

@@ -190,11 +190,7 @@ async fn latest_picture(State(app): State<Arc<App>>, Path((id, picture)): Path<(
     let Some(latest) = entry.lock().expect("entry lock").latest.clone() else {
         return error(StatusCode::NOT_FOUND, "no frame reconstructed yet");
     };
-    let encode = |image: image::RgbImage| {
-        let mut out = std::io::Cursor::new(Vec::new());
-        image.write_to(&mut out, image::ImageFormat::Png).expect("PNG encoding to memory");
-        png(out.into_inner())
-    };
+    let encode = |image: image::RgbImage| png(png_bytes(&image));
     match picture.as_str() {
         "reconstruction.png" => png(png_bytes(&latest.reconstruction)),
         "importance.png" => match importance_heatmap(&latest.importance) {
