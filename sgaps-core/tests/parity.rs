@@ -58,6 +58,7 @@ fn rust_model_matches_pytorch() {
             pixel_padding: Some(inputs["padding"].to_kind(Kind::Bool)),
             state: inputs["state"].shallow_clone(),
             state_mask: inputs["state_mask"].shallow_clone(),
+            prior: None,
         };
         // A saturated sigmoid would hide differences: the reference must vary.
         let spread = expected["reconstruction"].std(false).double_value(&[]);

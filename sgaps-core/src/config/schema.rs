@@ -93,6 +93,22 @@ pub struct ArchitectureConfig {
     pub feedforward_dim: i64,
     pub dropout: f64,
     pub skip: SkipConfig,
+    /// A classical reconstruction of the samples the refine head corrects (absent in
+    /// the seed, so older configs read as `none`).
+    #[serde(default)]
+    pub interpolation_prior: InterpolationPrior,
+}
+
+/// What the network's output is added to, in logit space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterpolationPrior {
+    /// The seed's model: the refine head alone makes the frame.
+    #[default]
+    None,
+    /// Linear interpolation over the Delaunay triangulation of the samples; the last
+    /// convolution starts at zero, so an untrained model returns exactly this.
+    Linear,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +142,13 @@ pub struct TrainingConfig {
     pub best_metric: String,
     /// Phase 3 runs the closed loop with the adaptive sampler.
     pub closed_loop: bool,
+    /// Frames drawn (without replacement) per epoch; 0 takes every training frame.
+    pub frames_per_epoch: u32,
+    /// Share of the examples of ground-truth frames sampled afresh on the true frame
+    /// instead of taken from the recorded pixels.
+    pub resample_fraction: f64,
+    /// Sample count range `[min, max]` of freshly sampled examples.
+    pub sample_counts: [u32; 2],
 }
 
 /// How coordinates are chosen (seed section 3.3).

@@ -10,6 +10,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("config.yaml", include_str!("../../../conf/config.yaml")),
     ("model/spt.yaml", include_str!("../../../conf/model/spt.yaml")),
     ("model/spt_small.yaml", include_str!("../../../conf/model/spt_small.yaml")),
+    ("model/spt_cpu.yaml", include_str!("../../../conf/model/spt_cpu.yaml")),
     ("training/phase1.yaml", include_str!("../../../conf/training/phase1.yaml")),
     ("training/phase2.yaml", include_str!("../../../conf/training/phase2.yaml")),
     ("training/phase3.yaml", include_str!("../../../conf/training/phase3.yaml")),

@@ -3,7 +3,8 @@
 use tch::{Device, Kind, Tensor};
 
 use super::ModelError;
-use crate::config::ModelConfig;
+use crate::baselines::linear_delaunay;
+use crate::config::{InterpolationPrior, ModelConfig};
 
 /// One frame as the model sees it: pixels as (u, v, value) with all three in [0, 1],
 /// and the raw state vector (at most `max_state_dim` entries).
@@ -24,6 +25,9 @@ pub struct SparseBatch {
     pub state: Tensor,
     /// `[B, max_state_dim]`, 1 where `state` holds a real entry, 0 on the sentinel.
     pub state_mask: Tensor,
+    /// `[B, 1, H, W]` in [0, 1] at the configured resolution: the classical
+    /// reconstruction the model corrects, when `architecture.interpolation_prior` asks.
+    pub prior: Option<Tensor>,
 }
 
 impl SparseBatch {
@@ -59,12 +63,32 @@ impl SparseBatch {
         }
         let to = |t: Tensor, shape: &[i64]| t.reshape(shape).to_device(device).to_kind(kind);
         let any_padding = padding.iter().any(|&p| p);
+        let prior = match config.architecture.interpolation_prior {
+            InterpolationPrior::None => None,
+            InterpolationPrior::Linear => Some(to(linear_priors(frames, config), &{
+                let (h, w) = config.height_width();
+                [b as i64, 1, h, w]
+            })),
+        };
         Ok(SparseBatch {
             pixels: to(Tensor::from_slice(&pixels), &[b as i64, n as i64, 3]),
             pixel_padding: any_padding
                 .then(|| Tensor::from_slice(&padding).reshape([b as i64, n as i64]).to_device(device)),
             state: to(Tensor::from_slice(&state), &[b as i64, s as i64]),
             state_mask: to(Tensor::from_slice(&state_mask), &[b as i64, s as i64]),
+            prior,
         })
     }
+}
+
+/// Delaunay-linear reconstructions of every frame at the configured resolution, in [0, 1].
+fn linear_priors(frames: &[FrameInput], config: &ModelConfig) -> Tensor {
+    let (h, w) = config.height_width();
+    let mut values = Vec::with_capacity(frames.len() * (h * w) as usize);
+    for frame in frames {
+        let samples: Vec<[f32; 3]> = frame.pixels.iter().map(|&[u, v, x]| [u, v, x * 255.0]).collect();
+        let image = linear_delaunay(&samples, w as u32, h as u32);
+        values.extend(image.as_raw().iter().map(|&p| p as f32 / 255.0));
+    }
+    Tensor::from_slice(&values)
 }

@@ -76,7 +76,7 @@ impl SparsePixelTransformer {
             decoder: (0..config.num_decoder_layers)
                 .map(|i| DecoderLayer::new(vs / "decoder" / "layers" / i, config))
                 .collect(),
-            refine_head: RefineHead::new(vs / "refine_head", e),
+            refine_head: RefineHead::new(vs / "refine_head", e, config.architecture.interpolation_prior),
             config: config.clone(),
         }
     }
@@ -139,7 +139,12 @@ impl SparsePixelTransformer {
             AttentionOutput::Entropy => (None, last_layer_extra),
             AttentionOutput::None => (None, None),
         };
-        SptOutput { reconstruction: self.refine_head.forward(&features, train), attention, entropy }
+        let prior = batch.prior.as_ref().map(|prior| match prior.size()[2..] == [height, width] {
+            true => prior.shallow_clone(),
+            false => prior.upsample_bilinear2d([height, width], false, None, None),
+        });
+        let reconstruction = self.refine_head.forward(&features, prior.as_ref(), train);
+        SptOutput { reconstruction, attention, entropy }
     }
 }
 
