@@ -40,7 +40,7 @@ impl Config {
             None => source::ConfSource::Embedded,
         };
         let composed = compose::compose(&source, overrides)?;
-        let config: Config = serde_path_to_error::deserialize(composed.tree.clone()).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(composed.tree.clone()).map_err(|e| {
             let inner = e.inner().to_string();
             let path = e.path().to_string();
             // serde reports an unknown field at its parent's path; name the field itself.
@@ -53,6 +53,7 @@ impl Config {
                 ConfigError::Invalid { key: path, file, message: inner }
             }
         })?;
+        config.cleaning.balance.seed.get_or_insert(config.seed);
         config.validate().map_err(|(key, message)| {
             let file = composed.origin_of(&key);
             ConfigError::Invalid { key, file, message }
@@ -63,6 +64,7 @@ impl Config {
     /// Cross-field rules serde cannot express; returns the offending key.
     fn validate(&self) -> Result<(), (String, String)> {
         self.model.validate().map_err(|(k, m)| (format!("model.{k}"), m))?;
+        self.cleaning.validate().map_err(|(k, m)| (format!("cleaning.{k}"), m))?;
         let s = &self.sampling;
         let err = |key: &str, message: String| Err((format!("sampling.{key}"), message));
         if s.default_sample_count == 0 || s.default_sample_count > s.max_sample_count {
@@ -118,6 +120,29 @@ impl ModelConfig {
     /// `(height, width)` of the reconstruction.
     pub fn height_width(&self) -> (i64, i64) {
         (self.resolution[1], self.resolution[0])
+    }
+}
+
+impl CleaningConfig {
+    /// Range rules of the cleaning steps; returns the offending key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let (stationarity, balance) = (&self.stationarity, &self.balance);
+        if !(0.0..=1.0).contains(&stationarity.quantile) {
+            return Err(("stationarity.quantile".into(), "must be in [0, 1]".into()));
+        }
+        if !(stationarity.noise_floor >= 0.0) {
+            return Err(("stationarity.noise_floor".into(), "must be >= 0".into()));
+        }
+        if balance.clusters == 0 {
+            return Err(("balance.clusters".into(), "must be positive".into()));
+        }
+        if !(balance.pixel_count_weight >= 0.0) {
+            return Err(("balance.pixel_count_weight".into(), "must be >= 0".into()));
+        }
+        if !(0.0..=100.0).contains(&balance.cap_percentile) {
+            return Err(("balance.cap_percentile".into(), "must be in [0, 100]".into()));
+        }
+        Ok(())
     }
 }
 

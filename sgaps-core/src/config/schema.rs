@@ -12,6 +12,7 @@ pub struct Config {
     pub sampling: SamplingConfig,
     pub mask_update: MaskUpdateConfig,
     pub server: ServerConfig,
+    pub cleaning: CleaningConfig,
     /// `auto` picks CUDA when libtorch sees a GPU.
     pub device: DeviceChoice,
     /// Inference precision; half and bf16 apply on CUDA only.
@@ -238,4 +239,42 @@ pub struct BatchingConfig {
 pub struct StorageConfig {
     pub enabled: bool,
     pub flush_interval_s: f64,
+}
+
+/// Which recorded frames training uses (seed section 3.2); see `conf/cleaning/default.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleaningConfig {
+    /// Off: every recorded frame is kept.
+    pub enabled: bool,
+    /// Frames with fewer sampled pixels are dropped.
+    pub min_pixels: u32,
+    pub stationarity: StationarityConfig,
+    pub balance: BalanceConfig,
+}
+
+/// Drops frames whose state hardly changed since the previous frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationarityConfig {
+    pub enabled: bool,
+    /// Per session, the threshold is at least this quantile (0..1) of the state velocities.
+    pub quantile: f64,
+    /// ...and at least this L2 state change, so sensor noise never counts as motion.
+    pub noise_floor: f64,
+}
+
+/// Caps over-represented state clusters (k-means) so no situation dominates training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BalanceConfig {
+    pub enabled: bool,
+    /// k of k-means.
+    pub clusters: u32,
+    /// Weight of the standardised pixel count next to the standardised state dimensions.
+    pub pixel_count_weight: f64,
+    /// Clusters larger than this percentile (0..100) of the cluster sizes are downsampled to it.
+    pub cap_percentile: f64,
+    /// Seeds k-means++ and the downsampling; `null` takes the top-level `seed` at load.
+    pub seed: Option<u64>,
 }

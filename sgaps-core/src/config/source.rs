@@ -21,6 +21,7 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("mask_update/adaptive.yaml", include_str!("../../../conf/mask_update/adaptive.yaml")),
     ("mask_update/quality_based.yaml", include_str!("../../../conf/mask_update/quality_based.yaml")),
     ("server/base.yaml", include_str!("../../../conf/server/base.yaml")),
+    ("cleaning/default.yaml", include_str!("../../../conf/cleaning/default.yaml")),
 ];
 
 pub(crate) enum ConfSource {

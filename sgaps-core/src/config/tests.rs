@@ -108,3 +108,15 @@ fn shape_rules_are_checked() {
     let err = load(&["sampling.importance_ratio=0.9"]).unwrap_err().to_string();
     assert!(err.contains("sampling.importance_ratio") && err.contains("override"), "{err}");
 }
+
+#[test]
+fn cleaning_seed_defaults_to_the_top_level_seed_and_ranges_are_checked() {
+    let config = load(&["seed=7"]).unwrap();
+    assert!(config.cleaning.enabled);
+    assert_eq!(config.cleaning.balance.seed, Some(7));
+    assert_eq!(load(&["cleaning.balance.seed=3"]).unwrap().cleaning.balance.seed, Some(3));
+    let err = load(&["cleaning.stationarity.quantile=1.5"]).unwrap_err().to_string();
+    assert!(err.contains("cleaning.stationarity.quantile"), "{err}");
+    let err = load(&["cleaning.balance.clusters=0"]).unwrap_err().to_string();
+    assert!(err.contains("cleaning.balance.clusters"), "{err}");
+}
