@@ -8,6 +8,7 @@
 //! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
 //! - [`baselines`]: nearest-neighbour and Delaunay-linear reconstructions to compare with.
 //! - [`evaluation`]: closed- and open-loop scores on clips with ground truth.
+//! - [`tensorboard`]: TensorBoard event files (scalars, images) for watching training.
 
 pub mod baselines;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod evaluation;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
+pub mod tensorboard;
 pub mod visualize;
 
 pub use config::Config;
