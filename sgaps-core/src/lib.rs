@@ -7,6 +7,7 @@
 //! - [`pipeline`]: importance, sampling and mask scheduling around the model.
 //! - [`metrics`], [`visualize`]: quality numbers and pictures of frames.
 //! - [`baselines`]: nearest-neighbour and Delaunay-linear reconstructions to compare with.
+//! - [`training`]: `sgaps train`'s loop over recorded sessions (seed section 2.3).
 //! - [`evaluation`]: closed- and open-loop scores on clips with ground truth.
 //! - [`tensorboard`]: TensorBoard event files (scalars, images) for watching training.
 
@@ -19,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod tensorboard;
+pub mod training;
 pub mod visualize;
 
 pub use config::Config;

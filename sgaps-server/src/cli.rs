@@ -56,6 +56,9 @@ pub enum Command {
     /// picks coordinates) and open loop (a fixed grid), next to nearest-neighbour and
     /// linear interpolation from the same samples.
     Evaluate(EvaluateArgs),
+    /// Train the Sparse Pixel Transformer on recorded sessions, one phase per run.
+    #[command(long_about = TRAIN_HELP)]
+    Train(TrainArgs),
     /// Print the composed configuration as YAML.
     Config {
         /// Overrides such as `model=spt_small` or `model.embed_dim=128`.
@@ -180,5 +183,50 @@ pub struct EvaluateArgs {
     #[arg(long, default_value = "evaluation")]
     pub out: PathBuf,
     /// Overrides such as `checkpoint_dir=checkpoints` or `device=cpu`.
+    pub overrides: Vec<String>,
+}
+
+const TRAIN_HELP: &str = "Train the Sparse Pixel Transformer on recorded sessions (seed section 2.3).\n\n\
+    The files are read (SGAPS's layout or the reference trainer's), cleaned (conf/cleaning: \
+    minimum pixels, stationary stretches, k-means balancing; report in RUN_DIR/cleaning), and the \
+    last validation_fraction of every session is held out. One run trains one phase, chosen \
+    with `training=phaseN`:\n\n  \
+    phase1  masked sparse modelling: the model sees a random subset of the pixels the client \
+    sent and is scored (L2) on all of them.\n  \
+    phase2  adds the full-frame L2 loss on frames with ground truth, and samples those frames \
+    afresh (uniform grid or stratified, 250-1000 pixels) as well as from the recording.\n  \
+    phase3  closed-loop fine-tuning: fresh samples are placed by the adaptive sampler from the \
+    model's own importance map, as the server does.\n\n\
+    AdamW with cosine annealing and gradient-norm clipping; batches sorted by pixel count; \
+    bf16 autocast on CUDA with precision=bfloat16. After every epoch the validation PSNR (and \
+    that of linear interpolation from the same samples) is logged; the best epoch by \
+    training.best_metric is registered as checkpoint_dir/CHECKPOINT_KEY, the last one is kept in \
+    RUN_DIR/last for --resume. TensorBoard: `tensorboard --logdir RUN_DIR` (scalars, and \
+    pictures of truth, reconstruction, importance and samples).\n\n\
+    Example (the default checkpoint, docs/default-model.md):\n\n    \
+    sgaps train --data data/train-*.h5 --checkpoint-key default --run-dir runs/phase2 \\\n        \
+    model=spt_cpu training=phase2";
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// Recorded sessions (HDF5); repeat or use a shell glob.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// The best model is registered as {checkpoint_dir}/{KEY}.
+    #[arg(long, default_value = "default", value_name = "KEY")]
+    pub checkpoint_key: String,
+    /// Last checkpoint, trainer state, TensorBoard events and the cleaning report.
+    #[arg(long, default_value = "runs/train")]
+    pub run_dir: PathBuf,
+    /// Continue the run in --run-dir from its last finished epoch.
+    #[arg(long)]
+    pub resume: bool,
+    /// Start from this checkpoint directory (e.g. the previous phase's) instead of new weights.
+    #[arg(long, value_name = "DIR")]
+    pub init: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Overrides such as `training=phase2`, `model=spt_cpu`, `training.epochs=3`.
     pub overrides: Vec<String>,
 }

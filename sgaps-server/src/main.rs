@@ -1,10 +1,11 @@
-//! `sgaps`: the command line of SGAPS (serve, bench, loadtest, config).
+//! `sgaps`: the command line of SGAPS (serve, train, evaluate, bench, loadtest, config).
 
 mod bench;
 mod cli;
 mod evaluate;
 mod loadtest;
 mod server;
+mod train;
 
 use clap::Parser;
 
@@ -22,6 +23,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
         cli::Command::Loadtest(args) => loadtest::run(args),
         cli::Command::Evaluate(args) => evaluate::run(&cli.conf, args),
+        cli::Command::Train(args) => train::run(&cli.conf, args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;
             print!("{}", serde_yaml_ng::to_string(&config)?);
