@@ -1,6 +1,7 @@
-//! `sgaps`: the command line of SGAPS (serve, bench, loadtest, config).
+//! `sgaps`: the command line of SGAPS (serve, bench, loadtest, evaluate, clean, config).
 
 mod bench;
+mod clean;
 mod cli;
 mod evaluate;
 mod loadtest;
@@ -22,6 +23,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
         cli::Command::Loadtest(args) => loadtest::run(args),
         cli::Command::Evaluate(args) => evaluate::run(&cli.conf, args),
+        cli::Command::Clean(args) => clean::run(&cli.conf, args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;
             print!("{}", serde_yaml_ng::to_string(&config)?);
