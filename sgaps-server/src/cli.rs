@@ -15,7 +15,7 @@ use sgaps_core::Config;
         A game sends a few hundred sampled pixels per frame plus its state vector; the Sparse Pixel \
         Transformer reconstructs the frame, and the server tells the game which pixels to sample next.\n\n\
         Configuration is composed from the YAML groups under conf/ (model, training, sampling, \
-        mask_update, server). Without --conf the copy built into the binary is used. Change it with \
+        mask_update, server, cleaning). Without --conf the copy built into the binary is used. Change it with \
         overrides after the command, e.g.\n\n    sgaps serve model=spt_small server.port=9000\n    \
         sgaps bench model model.decoder=seed --batch 8"
 )]
@@ -59,6 +59,10 @@ pub enum Command {
     /// Train the Sparse Pixel Transformer on recorded sessions, one phase per run.
     #[command(long_about = TRAIN_HELP)]
     Train(TrainArgs),
+    /// Choose the recorded frames training uses: drop frames with too few pixels and
+    /// still frames, cap over-represented state clusters; write what each step removed.
+    #[command(long_about = CLEAN_HELP)]
+    Clean(CleanArgs),
     /// Print the composed configuration as YAML.
     Config {
         /// Overrides such as `model=spt_small` or `model.embed_dim=128`.
@@ -228,5 +232,38 @@ pub struct TrainArgs {
     #[arg(long)]
     pub json: bool,
     /// Overrides such as `training=phase2`, `model=spt_cpu`, `training.epochs=3`.
+const CLEAN_HELP: &str = "Choose the recorded frames training uses (seed section 3.2), over the union of \
+    the sessions in the --data files, and report what each step removed. The steps run in order, \
+    each configured under `cleaning` (conf/cleaning/default.yaml); `cleaning.enabled=false` keeps every frame.\n\n\
+    1. Minimum pixels. Frames with fewer than cleaning.min_pixels sampled pixels are dropped.\n\n\
+    2. Stationarity. Per session, the state velocity of a frame is v_t = ||s_t - s_(t-1)||, the L2 \
+    norm over the state length both frames share (the first frame of a session is always kept). \
+    The threshold is max(cleaning.stationarity.noise_floor, the cleaning.stationarity.quantile quantile \
+    of the session's velocities): it follows the data, so a session that is all motion keeps most \
+    frames, yet jitter under the noise floor never counts as motion. Frames below it are dropped. \
+    Sessions without a state vector keep all their frames.\n\n\
+    3. Balancing. k-means (cleaning.balance.clusters, k-means++ seeding) over the remaining frames \
+    of each game (the sessions sharing a checkpoint_key, across files) on its own; with \
+    cleaning.balance.per_game=false over all sessions together, though state dimensions of different \
+    games mean different things and one game may then fall into a single cluster. Features are the state vector, zero-padded to the longest and standardised per \
+    dimension, plus the standardised pixel count times cleaning.balance.pixel_count_weight. Clusters \
+    larger than the cleaning.balance.cap_percentile percentile of the cluster sizes are downsampled \
+    at random to it; smaller clusters are untouched. cleaning.balance.seed (default: seed) makes \
+    it reproducible.\n\n\
+    The Markdown report (frames after each step per session and in total, the threshold of each \
+    session, cluster sizes before and after capping) is printed and written to OUT/report.md; \
+    OUT/clusters.png charts the cluster sizes, game after game (grey before capping, blue after, red \
+    line: the cap).\n\n\
+    Example:\n\n    sgaps clean --data data/mario.h5 data/atari.h5 --out cleaning cleaning.balance.clusters=32";
+
+#[derive(Args)]
+pub struct CleanArgs {
+    /// Recorded sessions (HDF5, either layout); all files are cleaned together.
+    #[arg(long, required = true, num_args = 1..)]
+    pub data: Vec<PathBuf>,
+    /// Where report.md and clusters.png go.
+    #[arg(long, default_value = "cleaning")]
+    pub out: PathBuf,
+    /// Overrides such as `cleaning.min_pixels=100` or `cleaning.balance.enabled=false`.
     pub overrides: Vec<String>,
 }

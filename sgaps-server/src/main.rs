@@ -1,6 +1,7 @@
-//! `sgaps`: the command line of SGAPS (serve, train, evaluate, bench, loadtest, config).
+//! `sgaps`: the command line of SGAPS (serve, train, evaluate, clean, bench, loadtest, config).
 
 mod bench;
+mod clean;
 mod cli;
 mod evaluate;
 mod loadtest;
@@ -24,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Loadtest(args) => loadtest::run(args),
         cli::Command::Evaluate(args) => evaluate::run(&cli.conf, args),
         cli::Command::Train(args) => train::run(&cli.conf, args),
+        cli::Command::Clean(args) => clean::run(&cli.conf, args),
         cli::Command::Config { overrides } => {
             let config = cli.conf.load(&overrides)?;
             print!("{}", serde_yaml_ng::to_string(&config)?);

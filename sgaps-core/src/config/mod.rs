@@ -130,13 +130,13 @@ impl CleaningConfig {
         if !(0.0..=1.0).contains(&stationarity.quantile) {
             return Err(("stationarity.quantile".into(), "must be in [0, 1]".into()));
         }
-        if !(stationarity.noise_floor >= 0.0) {
+        if !(0.0..).contains(&stationarity.noise_floor) {
             return Err(("stationarity.noise_floor".into(), "must be >= 0".into()));
         }
         if balance.clusters == 0 {
             return Err(("balance.clusters".into(), "must be positive".into()));
         }
-        if !(balance.pixel_count_weight >= 0.0) {
+        if !(0.0..).contains(&balance.pixel_count_weight) {
             return Err(("balance.pixel_count_weight".into(), "must be >= 0".into()));
         }
         if !(0.0..=100.0).contains(&balance.cap_percentile) {

@@ -269,7 +269,9 @@ pub struct StationarityConfig {
 #[serde(deny_unknown_fields)]
 pub struct BalanceConfig {
     pub enabled: bool,
-    /// k of k-means.
+    /// Cluster each checkpoint_key (game) on its own rather than all sessions together.
+    pub per_game: bool,
+    /// k of k-means (per game when `per_game`).
     pub clusters: u32,
     /// Weight of the standardised pixel count next to the standardised state dimensions.
     pub pixel_count_weight: f64,

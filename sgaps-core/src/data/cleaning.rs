@@ -34,7 +34,7 @@ pub fn clean(sessions: &[RecordedSession], config: &CleaningConfig) -> Cleaned {
         sessions.iter().map(|s| SessionCounts::new(&s.info.session_id, s.frames.len())).collect();
     // Per session, the indices of the frames still kept.
     let mut kept: Vec<Vec<usize>> = sessions.iter().map(|s| (0..s.frames.len()).collect()).collect();
-    let mut clusters = None;
+    let mut clusters = Vec::new();
     if config.enabled {
         let min_pixels = config.min_pixels as usize;
         for (frames, session) in kept.iter_mut().zip(sessions) {
@@ -85,12 +85,49 @@ fn drop_still_frames(frames: &[RecordedFrame], kept: &mut Vec<usize>, config: &S
     Stationarity::Threshold { threshold, quantile_value }
 }
 
+/// Balances each game (sessions sharing a checkpoint_key) on its own, or all sessions
+/// together when `per_game` is off: state dimensions of different games mean different
+/// things, and in one feature space a whole game collapses into a single cluster.
+fn balance(sessions: &[RecordedSession], kept: &mut [Vec<usize>], config: &BalanceConfig) -> Vec<ClusterSizes> {
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (index, session) in sessions.iter().enumerate() {
+        let name = if config.per_game { session.info.checkpoint_key.as_str() } else { "all" };
+        match groups.iter_mut().find(|(g, _)| *g == name) {
+            Some((_, members)) => members.push(index),
+            None => groups.push((name, vec![index])),
+        }
+    }
+    let seed = config.seed.unwrap_or(0);
+    groups
+        .into_iter()
+        .filter_map(|(name, members)| {
+            // A stream per group: a game's frames do not depend on which other games are cleaned with it.
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(fnv1a(name));
+            balance_group(name, sessions, &members, kept, config, &mut rng)
+        })
+        .collect()
+}
+
+/// A stable 64-bit hash of `text` (FNV-1a), the same on every platform and build.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// k-means over the state (zero-padded, standardised) and the weighted, standardised
-/// pixel count of every kept frame; clusters larger than the cap percentile of the
-/// cluster sizes are downsampled at random to it. `None` when there is nothing to cluster.
-fn balance(sessions: &[RecordedSession], kept: &mut [Vec<usize>], config: &BalanceConfig) -> Option<ClusterSizes> {
+/// pixel count of the kept frames of sessions `members`; clusters larger than the cap
+/// percentile of the cluster sizes are downsampled at random to it. `None` when there
+/// is nothing to cluster.
+fn balance_group(
+    name: &str,
+    sessions: &[RecordedSession],
+    members: &[usize],
+    kept: &mut [Vec<usize>],
+    config: &BalanceConfig,
+    rng: &mut ChaCha8Rng,
+) -> Option<ClusterSizes> {
     let rows: Vec<&RecordedFrame> =
-        kept.iter().zip(sessions).flat_map(|(frames, s)| frames.iter().map(|&i| &s.frames[i])).collect();
+        members.iter().flat_map(|&s| kept[s].iter().map(move |&i| &sessions[s].frames[i])).collect();
     let state_dim = rows.iter().map(|f| f.state.len()).max().unwrap_or(0);
     let with_pixels = config.pixel_count_weight > 0.0;
     let dim = state_dim + usize::from(with_pixels);
@@ -109,37 +146,37 @@ fn balance(sessions: &[RecordedSession], kept: &mut [Vec<usize>], config: &Balan
         features.chunks_mut(dim).for_each(|row| row[state_dim] *= config.pixel_count_weight);
     }
 
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed.unwrap_or(0));
-    let assignment = kmeans(&features, dim, config.clusters as usize, &mut rng);
+    let assignment = kmeans(&features, dim, config.clusters as usize, rng);
     let k = assignment.iter().max().map_or(0, |&c| c + 1);
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
-    assignment.iter().enumerate().for_each(|(row, &c)| members[c].push(row));
-    members.retain(|m| !m.is_empty());
+    let mut clusters: Vec<Vec<usize>> = vec![Vec::new(); k];
+    assignment.iter().enumerate().for_each(|(row, &c)| clusters[c].push(row));
+    clusters.retain(|m| !m.is_empty());
     // Largest first, so the report and the chart read from the dominant situation down.
-    members.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    clusters.sort_by_key(|m| std::cmp::Reverse(m.len()));
 
-    let mut sizes: Vec<f64> = members.iter().map(|m| m.len() as f64).collect();
+    let mut sizes: Vec<f64> = clusters.iter().map(|m| m.len() as f64).collect();
     sizes.sort_by(f64::total_cmp);
     let cap = (quantile(&sizes, config.cap_percentile / 100.0).ceil() as usize).max(1);
-    let before: Vec<usize> = members.iter().map(Vec::len).collect();
+    let before: Vec<usize> = clusters.iter().map(Vec::len).collect();
     let mut keep_row = vec![false; rows.len()];
-    for cluster in &mut members {
+    for cluster in &mut clusters {
         if cluster.len() > cap {
-            let chosen = rand::seq::index::sample(&mut rng, cluster.len(), cap);
+            let chosen = rand::seq::index::sample(rng, cluster.len(), cap);
             *cluster = chosen.iter().map(|i| cluster[i]).collect();
         }
         cluster.iter().for_each(|&row| keep_row[row] = true);
     }
-    let after = members.iter().map(Vec::len).collect();
+    let after = clusters.iter().map(Vec::len).collect();
 
+    // Rows were laid out session by session in `members` order.
     let mut row = 0;
-    for frames in kept.iter_mut() {
-        frames.retain(|_| {
+    for &s in members {
+        kept[s].retain(|_| {
             row += 1;
             keep_row[row - 1]
         });
     }
-    Some(ClusterSizes { before, after, cap })
+    Some(ClusterSizes { group: name.to_string(), before, after, cap })
 }
 
 /// Each column to zero mean and unit variance; a constant column becomes zero.

@@ -10,7 +10,7 @@ const MAX_ITERATIONS: usize = 100;
 /// The cluster (0..k) of each row of `points` (`dim` values per row). `k` is clamped to
 /// the number of rows; duplicate rows may leave a cluster empty.
 pub(crate) fn kmeans(points: &[f64], dim: usize, k: usize, rng: &mut impl Rng) -> Vec<usize> {
-    let n = if dim == 0 { 0 } else { points.len() / dim };
+    let n = points.len().checked_div(dim).unwrap_or(0);
     let k = k.min(n);
     if k <= 1 {
         return vec![0; n];

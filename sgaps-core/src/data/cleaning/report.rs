@@ -13,8 +13,9 @@ use crate::config::CleaningConfig;
 pub struct CleaningReport {
     pub config: CleaningConfig,
     pub sessions: Vec<SessionCounts>,
-    /// `None` when balancing is off or there was nothing to cluster.
-    pub clusters: Option<ClusterSizes>,
+    /// One entry per balanced group (game, or all sessions); empty when balancing is off
+    /// or there was nothing to cluster.
+    pub clusters: Vec<ClusterSizes>,
 }
 
 /// Frames of one session left after each step (a step that is off keeps all).
@@ -39,9 +40,11 @@ pub enum Stationarity {
     Threshold { threshold: f64, quantile_value: f64 },
 }
 
-/// Cluster sizes, largest first, before and after capping at `cap`.
+/// Cluster sizes of one group, largest first, before and after capping at `cap`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterSizes {
+    /// The checkpoint_key of the sessions clustered together, or `all`.
+    pub group: String,
     pub before: Vec<usize>,
     pub after: Vec<usize>,
     pub cap: usize,
@@ -109,25 +112,31 @@ impl CleaningReport {
                 st.noise_floor, st.quantile
             );
         }
-        match (&self.clusters, bal.enabled) {
-            (_, false) => {}
-            (None, true) => out += "Balancing: nothing to cluster (no frames, no state and no pixel-count weight).\n",
-            (Some(clusters), true) => {
-                let before: usize = clusters.before.iter().sum();
-                out += &format!(
-                    "## Balancing\n\nk-means (k = {}, seed {}) on {before} frames: state vector and pixel count \
-                     (weight {}), standardised. Cap = {} frames, the {} percentile of the {} cluster sizes.\n\n",
-                    bal.clusters,
-                    bal.seed.map_or("0".into(), |s| s.to_string()),
-                    bal.pixel_count_weight,
-                    clusters.cap,
-                    bal.cap_percentile,
-                    clusters.before.len()
-                );
-                out += "| cluster | before | after |\n|---|---|---|\n";
-                for (i, (b, a)) in clusters.before.iter().zip(&clusters.after).enumerate() {
-                    out += &format!("| {i} | {b} | {a} |\n");
-                }
+        if !bal.enabled {
+            return out;
+        }
+        out += &format!(
+            "## Balancing\n\nk-means (k = {}, seed {}) {} on the state vector and the pixel count (weight {}), \
+             standardised; each cluster capped at the {} percentile of the cluster sizes.\n",
+            bal.clusters,
+            bal.seed.map_or("0".into(), |s| s.to_string()),
+            if bal.per_game { "per checkpoint_key" } else { "over all sessions" },
+            bal.pixel_count_weight,
+            bal.cap_percentile,
+        );
+        if self.clusters.is_empty() {
+            out += "\nNothing to cluster (no frames, or no state and no pixel-count weight).\n";
+        }
+        for clusters in &self.clusters {
+            let (before, after): (usize, usize) = (clusters.before.iter().sum(), clusters.after.iter().sum());
+            out += &format!(
+                "\n### {}\n\n{before} frames in {} clusters, cap {}: {after} kept.\n\n| cluster | before | after |\n|---|---|---|\n",
+                clusters.group,
+                clusters.before.len(),
+                clusters.cap
+            );
+            for (i, (b, a)) in clusters.before.iter().zip(&clusters.after).enumerate() {
+                out += &format!("| {i} | {b} | {a} |\n");
             }
         }
         out
@@ -137,40 +146,48 @@ impl CleaningReport {
     pub fn write(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("report.md"), self.markdown())?;
-        if let Some(clusters) = &self.clusters {
-            cluster_chart(clusters).save(dir.join("clusters.png")).map_err(io::Error::other)?;
+        if !self.clusters.is_empty() {
+            cluster_chart(&self.clusters).save(dir.join("clusters.png")).map_err(io::Error::other)?;
         }
         Ok(())
     }
 }
 
-/// One bar per cluster: size before capping in grey, after in blue, the cap as a red line.
-fn cluster_chart(clusters: &ClusterSizes) -> RgbImage {
+/// One bar per cluster, groups left to right with a wider gap between them: size before
+/// capping in grey, after in blue, each group's cap as a red line over its bars.
+fn cluster_chart(groups: &[ClusterSizes]) -> RgbImage {
     const BAR: u32 = 24;
     const GAP: u32 = 8;
+    const GROUP_GAP: u32 = 32;
     const PLOT_HEIGHT: u32 = 200;
     const MARGIN: u32 = 16;
-    let bars = clusters.before.len() as u32;
-    let (width, height) = (2 * MARGIN + bars * (BAR + GAP), PLOT_HEIGHT + 2 * MARGIN);
+    let bars: u32 = groups.iter().map(|g| g.before.len() as u32).sum();
+    let width = 2 * MARGIN + bars * (BAR + GAP) + groups.len().saturating_sub(1) as u32 * GROUP_GAP;
+    let height = PLOT_HEIGHT + 2 * MARGIN;
     let mut chart = RgbImage::from_pixel(width, height, Rgb([255, 255, 255]));
-    let largest = clusters.before.iter().copied().max().unwrap_or(1).max(1) as f64;
+    let largest = groups.iter().flat_map(|g| g.before.iter().copied()).max().unwrap_or(1).max(1) as f64;
     let bar_height = |size: usize| (size as f64 / largest * PLOT_HEIGHT as f64).round() as u32;
     let baseline = MARGIN + PLOT_HEIGHT;
-    let mut fill = |x0: u32, h: u32, colour: Rgb<u8>| {
+    let fill = |chart: &mut RgbImage, x0: u32, h: u32, colour: Rgb<u8>| {
         for x in x0..x0 + BAR {
             for y in baseline - h..baseline {
                 chart.put_pixel(x, y, colour);
             }
         }
     };
-    for (i, (&before, &after)) in clusters.before.iter().zip(&clusters.after).enumerate() {
-        let x0 = MARGIN + i as u32 * (BAR + GAP);
-        fill(x0, bar_height(before), Rgb([190, 190, 190]));
-        fill(x0, bar_height(after), Rgb([60, 120, 200]));
-    }
-    let cap_y = baseline - bar_height(clusters.cap).min(PLOT_HEIGHT);
-    for x in MARGIN / 2..width - MARGIN / 2 {
-        chart.put_pixel(x, cap_y, Rgb([220, 40, 40]));
+    let mut x0 = MARGIN;
+    for group in groups {
+        let start = x0;
+        for (&before, &after) in group.before.iter().zip(&group.after) {
+            fill(&mut chart, x0, bar_height(before), Rgb([190, 190, 190]));
+            fill(&mut chart, x0, bar_height(after), Rgb([60, 120, 200]));
+            x0 += BAR + GAP;
+        }
+        let cap_y = baseline - bar_height(group.cap).min(PLOT_HEIGHT);
+        for x in start..x0 - GAP {
+            chart.put_pixel(x, cap_y, Rgb([220, 40, 40]));
+        }
+        x0 += GROUP_GAP;
     }
     chart
 }

@@ -9,10 +9,14 @@ fn frame(state: Vec<f32>, pixels: usize) -> RecordedFrame {
 }
 
 fn session(name: &str, frames: Vec<RecordedFrame>) -> RecordedSession {
+    game_session(name, "game", frames)
+}
+
+fn game_session(name: &str, game: &str, frames: Vec<RecordedFrame>) -> RecordedSession {
     let info = SessionInfo {
         session_id: name.into(),
         created_at: 0.0,
-        checkpoint_key: "game".into(),
+        checkpoint_key: game.into(),
         model_version: String::new(),
         client_resolution: [64, 48],
         resolution: [64, 48],
@@ -29,7 +33,13 @@ fn config() -> CleaningConfig {
         enabled: true,
         min_pixels: 4,
         stationarity: StationarityConfig { enabled: true, quantile: 0.1, noise_floor: 0.01 },
-        balance: BalanceConfig { enabled: true, clusters: 4, pixel_count_weight: 0.0, cap_percentile: 75.0, seed: Some(1) },
+        balance: BalanceConfig {
+            enabled: true,
+            per_game: true,
+            clusters: 4, pixel_count_weight: 0.0,
+            cap_percentile: 75.0,
+            seed: Some(1),
+        },
     }
 }
 
@@ -118,7 +128,8 @@ fn only_balance() -> CleaningConfig {
 #[test]
 fn a_dominant_cluster_is_capped_and_small_ones_untouched() {
     let cleaned = clean(&one_dominant_cluster(), &only_balance());
-    let clusters = cleaned.report.clusters.as_ref().unwrap();
+    let [clusters] = &cleaned.report.clusters[..] else { panic!("one game") };
+    assert_eq!(clusters.group, "game");
     assert_eq!(clusters.before, [100, 12, 10, 8]);
     // 75th percentile of [8, 10, 12, 100]: 12 + 0.25 * 88 = 34.
     assert_eq!(clusters.cap, 34);
@@ -126,6 +137,27 @@ fn a_dominant_cluster_is_capped_and_small_ones_untouched() {
     assert_eq!(kept_frames(&cleaned, 0).len(), 34);
     assert_eq!(kept_frames(&cleaned, 1), (0..30).collect::<Vec<_>>());
     assert!(cleaned.kept.windows(2).all(|w| w[0] < w[1]), "kept in session and recording order");
+}
+
+#[test]
+fn each_game_is_balanced_on_its_own() {
+    let mut sessions = one_dominant_cluster();
+    let spread = (0..40).map(|i| frame(vec![i as f32 * 100.0, 3.0, -1.0], 8)).collect();
+    sessions.push(game_session("rally", "pong", spread));
+    let cleaned = clean(&sessions, &only_balance());
+    let groups: Vec<&str> = cleaned.report.clusters.iter().map(|c| c.group.as_str()).collect();
+    assert_eq!(groups, ["game", "pong"]);
+    // Another game's frames change neither how this one is clustered nor which frames it keeps.
+    assert_eq!(cleaned.report.clusters[0].before, [100, 12, 10, 8]);
+    let alone = clean(&sessions[2..], &only_balance());
+    assert_eq!(alone.report.clusters[0], cleaned.report.clusters[1]);
+    assert_eq!(kept_frames(&alone, 0), kept_frames(&cleaned, 2));
+
+    let mut together = only_balance();
+    together.balance.per_game = false;
+    let cleaned = clean(&sessions, &together);
+    assert_eq!(cleaned.report.clusters.len(), 1);
+    assert_eq!(cleaned.report.clusters[0].group, "all");
 }
 
 #[test]
@@ -145,7 +177,7 @@ fn cleaning_off_keeps_everything() {
     let cleaned = clean(&one_dominant_cluster(), &c);
     assert_eq!(cleaned.kept.len(), 130);
     assert_eq!(cleaned.report.totals(), (130, 130));
-    assert!(cleaned.report.clusters.is_none());
+    assert!(cleaned.report.clusters.is_empty());
 }
 
 #[test]
