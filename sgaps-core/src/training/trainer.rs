@@ -83,6 +83,9 @@ struct TrainerState {
 const STATE_FILE: &str = "trainer_state.json";
 /// Training scalars go to TensorBoard every this many steps.
 const SCALAR_EVERY_STEPS: usize = 10;
+/// Validation frames, evenly spaced over the held-out ones: enough for a stable mean,
+/// few enough that validating costs a fraction of an epoch on a CPU.
+const MAX_VALIDATION_FRAMES: usize = 256;
 
 pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMut(&Progress)) -> anyhow::Result<TrainSummary> {
     let t = &config.training;
@@ -305,7 +308,8 @@ fn validation_examples(frames: &[TrainingFrame], config: &Config) -> anyhow::Res
     let grid = Sampler::new(&config.sampling, w, h, config.seed)?.initial(count)?;
     let mut examples = Vec::new();
     let mut linear = Vec::new();
-    for frame in frames {
+    let stride = frames.len().div_ceil(MAX_VALIDATION_FRAMES).max(1);
+    for frame in frames.iter().step_by(stride) {
         let pixels = match &frame.truth {
             Some(truth) => sample_truth(truth, &grid),
             None => frame.pixels.clone(),
