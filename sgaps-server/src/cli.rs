@@ -208,8 +208,8 @@ const TRAIN_HELP: &str = "Train the Sparse Pixel Transformer on recorded session
     RUN_DIR/last for --resume. TensorBoard: `tensorboard --logdir RUN_DIR` (scalars, and \
     pictures of truth, reconstruction, importance and samples).\n\n\
     Example (the default checkpoint, docs/default-model.md):\n\n    \
-    sgaps train --data data/train-*.h5 --checkpoint-key default --run-dir runs/phase2 \\\n        \
-    model=spt_cpu training=phase2";
+    sgaps train model=spt_cpu training=phase2 --checkpoint-key default --run-dir runs/phase2 \\\n        \
+    --data data/train-*.h5";
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -231,7 +231,11 @@ pub struct TrainArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Overrides such as `training=phase2`, `model=spt_cpu`, `training.epochs=3`.
+    /// Overrides such as `training=phase2`, `model=spt_cpu`, `training.epochs=3`; put
+    /// them before --data, which takes every word after it.
+    pub overrides: Vec<String>,
+}
+
 const CLEAN_HELP: &str = "Choose the recorded frames training uses (seed section 3.2), over the union of \
     the sessions in the --data files, and report what each step removed. The steps run in order, \
     each configured under `cleaning` (conf/cleaning/default.yaml); `cleaning.enabled=false` keeps every frame.\n\n\

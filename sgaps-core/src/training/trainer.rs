@@ -171,6 +171,8 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
                 events.add_scalar("train/loss", loss as f32, state.step as i64)?;
                 events.add_scalar("train/learning_rate", learning_rate as f32, state.step as i64)?;
                 events.add_scalar("train/frames_per_second", frames_per_second as f32, state.step as i64)?;
+                // Visible to a TensorBoard watching the run, not only at the epoch's end.
+                events.flush()?;
             }
             on_progress(&Progress {
                 epoch: epoch + 1,

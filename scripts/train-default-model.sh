@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Reproduces checkpoints/default from nothing: records the training games and the
+# held-out ones through `sgaps serve` (closed loop, tools/capture.py), trains, and
+# evaluates on the held-out recordings. docs/default-model.md explains each step and
+# shows the numbers it gave.
+#
+#   scripts/train-default-model.sh [capture|train|evaluate|all]   (default: all)
+#
+# Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
+# checkpoints), PORT (default 8123). About 2 minutes of capture and 1 hour of training
+# on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA=${DATA:-data/capture}
+RUNS=${RUNS:-runs}
+CHECKPOINTS=${CHECKPOINTS:-checkpoints}
+PORT=${PORT:-8123}
+SGAPS=target/release/sgaps
+STEP=${1:-all}
+
+# The default model's games; every other game and level is held out.
+TRAIN_GAMES="mario-1-1 mario-1-3 mario-2-1 mario-3-1 pong freeway asterix qbert beam_rider boxing"
+HELDOUT_LEVELS="mario-1-2 mario-4-1 mario-5-1 mario-6-1"
+TRAIN_ATARI="pong freeway asterix qbert beam_rider boxing"
+HELDOUT_GAMES="breakout space_invaders ms_pacman"
+
+capture() {
+    mkdir -p "$DATA"
+    # An untrained small model hands out the coordinates, as any server would.
+    "$SGAPS" serve model=spt_small device=cpu data_root="$DATA" server.port="$PORT" checkpoint_dir=/nonexistent &
+    local server=$!
+    trap 'kill $server 2>/dev/null || true' RETURN
+    sleep 3
+    local cap="scripts/with-env python tools/capture.py --url ws://127.0.0.1:$PORT/ws/stream --fast"
+    for game in $TRAIN_GAMES; do
+        $cap --game "$game" --frames 1500 --skip 3 --seed 1 --checkpoint-key "train-$game"
+    done
+    for game in $HELDOUT_LEVELS $HELDOUT_GAMES; do
+        $cap --game "$game" --frames 240 --skip 3 --seed 2 --checkpoint-key "heldout-$game"
+    done
+    # Atari games have no levels: held-out episodes (another seed, later in play).
+    for game in $TRAIN_ATARI; do
+        $cap --game "$game" --frames 240 --skip 7 --seed 9 --checkpoint-key "heldout-episode-$game"
+    done
+    kill -TERM $server
+    wait $server || true
+}
+
+train() {
+    # Phase 2 from new weights: full-frame and sampled-pixel loss, half the examples
+    # sampled afresh on the true frame (grid or stratified, 250-1000 pixels).
+    "$SGAPS" train model=spt_cpu training=phase2 training.learning_rate=5e-4 training.batch_size=8 \
+        training.frames_per_epoch=1000 training.repeats=1 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
+        --checkpoint-key default --run-dir "$RUNS/phase2" --data "$DATA"/train-*.h5
+}
+
+evaluate() {
+    local files=()
+    for game in $HELDOUT_LEVELS; do files+=(--data "$DATA/heldout-$game.h5"); done
+    for game in $TRAIN_ATARI; do files+=(--data "$DATA/heldout-episode-$game.h5"); done
+    for game in $HELDOUT_GAMES; do files+=(--data "$DATA/heldout-$game.h5"); done
+    "$SGAPS" evaluate "${files[@]}" --checkpoint-key default --samples 250,500,1000 --max-frames 60 \
+        --out "$RUNS/evaluation" checkpoint_dir="$CHECKPOINTS"
+}
+
+scripts/setup.sh
+scripts/with-env cargo build --release --bin sgaps
+case "$STEP" in
+    capture) capture ;;
+    train) train ;;
+    evaluate) evaluate ;;
+    all) capture; train; evaluate ;;
+    *) echo "usage: $0 [capture|train|evaluate|all]" >&2; exit 2 ;;
+esac
