@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make run    set up, build, and run `sgaps serve` on the built-in default config
 #   make test   set up, build, and run the whole test suite
+#   make demo   stream a held-out Super Mario Bros level through the server (dashboard)
 #   make dist   package libsgaps.so, sgaps.h and the libtorch it needs (CPU; CUDA=1 for GPU)
 # Set-up (scripts/setup.sh) installs libtorch (the torch wheel), CMake and the Python
 # packages into a cache outside the checkout; a second run skips what is there.
@@ -8,7 +9,7 @@
 WITH_ENV := scripts/with-env
 CARGO := $(WITH_ENV) cargo
 
-.PHONY: setup build run test bench dist
+.PHONY: setup build run demo test bench dist
 
 setup:
 	@scripts/setup.sh
@@ -18,6 +19,10 @@ build: setup
 
 run: build
 	$(CARGO) run --release --bin sgaps -- serve $(ARGS)
+
+# The default model on a level it never saw, live at http://127.0.0.1:8000/.
+demo: build
+	scripts/demo.sh $(ARGS)
 
 test: setup
 	$(CARGO) test --workspace

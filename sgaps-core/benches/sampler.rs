@@ -20,6 +20,7 @@ fn config(strategy: SamplingStrategy) -> SamplingConfig {
         uniform_ratio: 0.3,
         min_distance: 0.01,
         warmup_frames: 0,
+        importance_detail_weight: 0.0,
     }
 }
 

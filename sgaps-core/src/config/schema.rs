@@ -165,6 +165,10 @@ pub struct SamplingConfig {
     pub min_distance: f64,
     /// Frames sampled on the uniform grid before importance is trusted.
     pub warmup_frames: u32,
+    /// Share of the importance map that is the reconstruction's detail (edges) rather
+    /// than the attention entropy; 0 is the seed's entropy alone.
+    #[serde(default)]
+    pub importance_detail_weight: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

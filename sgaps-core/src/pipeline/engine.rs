@@ -175,7 +175,8 @@ impl Engine {
         }
         for (checkpoint, members) in groups {
             let started = Instant::now();
-            let reconstructed = reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1));
+            let detail_weight = self.config.sampling.importance_detail_weight as f32;
+            let reconstructed = reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1), detail_weight);
             let inference_ms = started.elapsed().as_secs_f64() * 1e3;
             match reconstructed {
                 Ok(outputs) => {
@@ -255,10 +256,12 @@ impl Engine {
 }
 
 /// One forward pass over `frames` on `checkpoint`'s model: the reconstructions as
-/// 8-bit images and the importance maps, at the model's resolution.
+/// 8-bit images and the importance maps (entropy blended with `detail_weight` of the
+/// reconstruction's detail), at the model's resolution.
 fn reconstruct<'a>(
     checkpoint: &LoadedCheckpoint,
     frames: impl Iterator<Item = &'a Frame>,
+    detail_weight: f32,
 ) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
     let frames: Vec<&Frame> = frames.collect();
     let pixels: Vec<Vec<[f32; 3]>> = frames.iter().map(|f| f.model_pixels()).collect();
@@ -276,5 +279,9 @@ fn reconstruct<'a>(
     Ok((0..b as usize)
         .map(|i| GrayImage::from_raw(w as u32, h as u32, bytes[i * frame_len..(i + 1) * frame_len].to_vec()).expect("sized"))
         .zip(importance)
+        .map(|(image, importance)| {
+            let importance = importance.blend_detail(&image, detail_weight);
+            (image, importance)
+        })
         .collect())
 }

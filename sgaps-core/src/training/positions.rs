@@ -31,7 +31,8 @@ pub enum Positions {
     /// Fresh positions on the true frame, `count` of them.
     Grid(usize),
     Stratified(usize),
-    /// Left for the trainer: the model's importance decides (phase 3).
+    /// Left for the trainer: the model's importance decides (closed-loop phases, half
+    /// of the fresh examples).
     Adaptive(usize),
 }
 
@@ -49,10 +50,13 @@ pub fn choose(
         return Positions::Recorded;
     }
     let count = rng.random_range(counts[0].min(counts[1])..=counts[1].max(counts[0]));
-    match (closed_loop, rng.random_bool(0.5)) {
-        (true, _) => Positions::Adaptive(count),
-        (false, true) => Positions::Grid(count),
-        (false, false) => Positions::Stratified(count),
+    // Closed-loop phases still see some grids, so open-loop clients are not forgotten.
+    if closed_loop && rng.random_bool(0.5) {
+        return Positions::Adaptive(count);
+    }
+    match rng.random_bool(0.5) {
+        true => Positions::Grid(count),
+        false => Positions::Stratified(count),
     }
 }
 

@@ -98,7 +98,6 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
         report.write(&options.run_dir.join("cleaning").join(file))?;
     }
     tracing::info!(train = set.train.len(), validation = set.validation.len(), "training set loaded and cleaned");
-    let validation = validation_examples(&set.validation, config)?;
 
     let last_dir = options.run_dir.join("last");
     let mut state = TrainerState { phase: t.phase, epochs_done: 0, step: 0, best_metric: None, best_epoch: 0 };
@@ -125,14 +124,14 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
     let total_steps = steps_per_epoch * t.epochs as usize;
     let [height, width] = [t.resolution[1], t.resolution[0]];
     let counts = t.sample_counts.map(|c| c as usize);
-    let linear_psnr = validation.linear_psnr;
+    let mut validation = validation_examples(&set.validation, config, t.closed_loop.then_some(&model))?;
     let mut summary = TrainSummary {
         train_frames: set.train.len(),
         validation_frames: set.validation.len(),
         epochs_run: 0,
         best_epoch: state.best_epoch,
         best_metric: state.best_metric.unwrap_or(f64::NAN),
-        linear_psnr,
+        linear_psnr: validation.linear_psnr,
         checkpoint: store.dir().join(&options.checkpoint_key),
     };
 
@@ -185,6 +184,12 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
             });
         }
 
+        if t.closed_loop {
+            // The model moved, and with it where it samples.
+            validation = validation_examples(&set.validation, config, Some(&model))?;
+        }
+        let linear_psnr = validation.linear_psnr;
+        summary.linear_psnr = linear_psnr;
         let scores = validate(&model, &validation)?;
         let step = state.step as i64;
         events.add_scalar("val/psnr", scores.psnr as f32, step)?;
@@ -248,10 +253,7 @@ fn make_example(
         Positions::Stratified(count) => sampler(SamplingStrategy::Stratified)?.next_mask(None, count)?,
         Positions::Adaptive(count) => {
             let truth = frame.truth.as_ref().expect("adaptive examples have ground truth");
-            let mut adaptive = sampler(config.sampling.strategy)?;
-            let grid = adaptive.initial(count)?;
-            let importance = importance_of(model, &sample_truth(truth, &grid), &frame.state)?;
-            adaptive.next_mask(Some(&importance), count)?
+            adaptive_coordinates(model, truth, &frame.state, count, config, seed)?
         }
     };
     let truth = frame.truth.as_ref().expect("fresh examples have ground truth");
@@ -263,11 +265,31 @@ fn make_example(
 }
 
 /// The importance map the engine would compute from these samples.
-fn importance_of(model: &Model, pixels: &[[f32; 3]], state: &[f32]) -> anyhow::Result<ImportanceMap> {
+fn importance_of(model: &Model, pixels: &[[f32; 3]], state: &[f32], config: &Config) -> anyhow::Result<ImportanceMap> {
     let out = model.infer(&[FrameInput { pixels, state }], AttentionOutput::Entropy)?;
     let (h, w) = model.config().height_width();
     let entropy = out.entropy.expect("asked for entropy");
-    Ok(importance_from_entropy(&entropy, w as usize, h as usize).remove(0).map)
+    let importance = importance_from_entropy(&entropy, w as usize, h as usize).remove(0);
+    let reconstruction = to_gray(&out.reconstruction.get(0));
+    Ok(importance.blend_detail(&reconstruction, config.sampling.importance_detail_weight as f32).map)
+}
+
+/// Coordinates where the served closed loop would sample `truth` next: the adaptive
+/// sampler on the importance of a reconstruction from `count` grid samples.
+fn adaptive_coordinates(
+    model: &Model,
+    truth: &GrayImage,
+    state: &[f32],
+    count: usize,
+    config: &Config,
+    seed: u64,
+) -> anyhow::Result<Vec<[f32; 2]>> {
+    let [w, h] = config.training.resolution.map(|d| d as usize);
+    let sampling = crate::config::SamplingConfig { warmup_frames: 0, ..config.sampling.clone() };
+    let mut sampler = Sampler::new(&sampling, w, h, seed)?;
+    let grid = sampler.initial(count)?;
+    let importance = importance_of(model, &sample_truth(truth, &grid), state, config)?;
+    Ok(sampler.next_mask(Some(&importance), count)?)
 }
 
 fn batch_loss(
@@ -304,17 +326,23 @@ struct Validation {
     linear_psnr: f64,
 }
 
-fn validation_examples(frames: &[TrainingFrame], config: &Config) -> anyhow::Result<Validation> {
+/// The validation examples: on the grid, or (closed-loop phases, `model` given) where
+/// the adaptive sampler sends that model.
+fn validation_examples(frames: &[TrainingFrame], config: &Config, model: Option<&Model>) -> anyhow::Result<Validation> {
     let [w, h] = config.training.resolution.map(|d| d as usize);
     let count = config.sampling.default_sample_count as usize;
     let grid = Sampler::new(&config.sampling, w, h, config.seed)?.initial(count)?;
     let mut examples = Vec::new();
     let mut linear = Vec::new();
     let stride = frames.len().div_ceil(MAX_VALIDATION_FRAMES).max(1);
-    for frame in frames.iter().step_by(stride) {
-        let pixels = match &frame.truth {
-            Some(truth) => sample_truth(truth, &grid),
-            None => frame.pixels.clone(),
+    for (i, frame) in frames.iter().step_by(stride).enumerate() {
+        let pixels = match (&frame.truth, model) {
+            (Some(truth), Some(model)) => {
+                let coordinates = adaptive_coordinates(model, truth, &frame.state, count, config, config.seed + i as u64)?;
+                sample_truth(truth, &coordinates)
+            }
+            (Some(truth), None) => sample_truth(truth, &grid),
+            (None, _) => frame.pixels.clone(),
         };
         if let Some(target) = &frame.target {
             let samples: Vec<[f32; 3]> = pixels.iter().map(|&[u, v, x]| [u, v, x * 255.0]).collect();

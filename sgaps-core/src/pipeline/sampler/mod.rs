@@ -242,6 +242,7 @@ mod tests {
             uniform_ratio: 0.3,
             min_distance,
             warmup_frames,
+            importance_detail_weight: 0.0,
         }
     }
 
