@@ -7,7 +7,7 @@
 #   scripts/train-default-model.sh [capture|train|evaluate|all]   (default: all)
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
-# checkpoints), PORT (default 8123). About 2 minutes of capture and 1 hour of training
+# checkpoints), PORT (default 8123). About 2 minutes of capture and 75 minutes of training
 # on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,11 @@ train() {
     "$SGAPS" train model=spt_cpu training=phase2 training.learning_rate=5e-4 training.batch_size=8 \
         training.frames_per_epoch=1000 training.repeats=1 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --checkpoint-key default --run-dir "$RUNS/phase2" --data "$DATA"/train-*.h5
+    # Phase 3 from phase 2's best: half the fresh examples are placed by the adaptive
+    # sampler from the model's own importance; validation runs the same closed loop.
+    "$SGAPS" train model=spt_cpu training=phase3 training.learning_rate=2e-4 training.batch_size=8 \
+        training.frames_per_epoch=400 training.repeats=1 training.epochs=3 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/phase3" --data "$DATA"/train-*.h5
 }
 
 evaluate() {
@@ -60,7 +65,7 @@ evaluate() {
     for game in $HELDOUT_LEVELS; do files+=(--data "$DATA/heldout-$game.h5"); done
     for game in $TRAIN_ATARI; do files+=(--data "$DATA/heldout-episode-$game.h5"); done
     for game in $HELDOUT_GAMES; do files+=(--data "$DATA/heldout-$game.h5"); done
-    "$SGAPS" evaluate "${files[@]}" --checkpoint-key default --samples 250,500,1000 --max-frames 60 \
+    "$SGAPS" evaluate "${files[@]}" --checkpoint-key default --samples 250,500,1000 --max-frames 24 \
         --out "$RUNS/evaluation" checkpoint_dir="$CHECKPOINTS"
 }
 

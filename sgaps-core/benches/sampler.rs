@@ -21,6 +21,7 @@ fn config(strategy: SamplingStrategy) -> SamplingConfig {
         min_distance: 0.01,
         warmup_frames: 0,
         importance_detail_weight: 0.0,
+        hybrid_spread: sgaps_core::config::HybridSpread::Stratified,
     }
 }
 

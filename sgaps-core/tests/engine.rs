@@ -87,7 +87,7 @@ fn thirty_frames_under_each_scheduler_mode() {
         }
         let expected: Vec<u64> = match mode {
             "fixed" => vec![10, 20, 30],                      // every fixed_interval = 10
-            "adaptive" => (1..=6).map(|k| 5 * k).collect(), // below threshold: every min_interval = 5
+            "adaptive" => (1..=30).collect(),                // below threshold: every min_interval = 1
             _ => (1..=30).collect(),                         // below low threshold: every frame
         };
         assert_eq!(update_frames(&results), expected, "{mode}");

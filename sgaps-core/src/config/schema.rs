@@ -169,6 +169,20 @@ pub struct SamplingConfig {
     /// than the attention entropy; 0 is the seed's entropy alone.
     #[serde(default)]
     pub importance_detail_weight: f64,
+    /// How the hybrid strategy places its non-importance share.
+    #[serde(default)]
+    pub hybrid_spread: HybridSpread,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HybridSpread {
+    /// One random pixel per cell over the pixels importance left (the seed's).
+    #[default]
+    Stratified,
+    /// The uniform grid of that many points first; importance fills in between, so the
+    /// frame keeps the even coverage an open-loop grid has.
+    Grid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

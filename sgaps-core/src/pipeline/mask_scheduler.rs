@@ -88,13 +88,16 @@ mod tests {
 
     #[test]
     fn adaptive_reacts_to_low_quality_no_faster_than_min_interval() {
-        // min_interval 5, max_interval 30, threshold 25 dB.
-        let mut s = scheduler("adaptive");
+        let adaptive = || {
+            let overrides = ["mask_update=adaptive", "mask_update.adaptive={min_interval: 5, max_interval: 30, quality_threshold: 25.0}"];
+            MaskScheduler::new(&Config::load(None, &overrides.map(String::from)).unwrap().mask_update)
+        };
+        let mut s = adaptive();
         assert_eq!(updates(&mut s, &[35.0; 60]), vec![30, 60]);
-        let mut s = scheduler("adaptive");
+        let mut s = adaptive();
         assert_eq!(updates(&mut s, &[20.0; 15]), vec![5, 10, 15]);
         // Good, then a drop at frame 13: update at the drop (min_interval passed).
-        let mut s = scheduler("adaptive");
+        let mut s = adaptive();
         let mut q = vec![35.0; 12];
         q.extend([20.0; 3]);
         assert_eq!(updates(&mut s, &q), vec![13]);

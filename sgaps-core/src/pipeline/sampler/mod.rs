@@ -36,7 +36,7 @@ mod strategies;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::config::{SamplingConfig, SamplingStrategy};
+use crate::config::{HybridSpread, SamplingConfig, SamplingStrategy};
 use crate::pipeline::importance::ImportanceMap;
 use selection::Selection;
 
@@ -71,6 +71,7 @@ pub struct Sampler {
     /// The hybrid strategy's fraction of samples drawn by importance.
     importance_share: f64,
     min_distance: f32,
+    hybrid_spread: HybridSpread,
     warmup_frames: u32,
     width: usize,
     height: usize,
@@ -120,6 +121,7 @@ impl Sampler {
                 0.0
             },
             min_distance: min_distance as f32,
+            hybrid_spread: config.hybrid_spread,
             warmup_frames: config.warmup_frames,
             width,
             height,
@@ -162,6 +164,12 @@ impl Sampler {
             }
             (SamplingStrategy::ImportanceOnly, Some(map)) => {
                 strategies::importance(&mut selection, &map.values, count, rng)
+            }
+            (SamplingStrategy::Hybrid, Some(map)) if self.hybrid_spread == HybridSpread::Grid => {
+                let by_importance = (count as f64 * self.importance_share).round() as usize;
+                let base = count - by_importance.min(count);
+                selection.add_relaxing(strategies::grid_pixels(self.width, self.height, base), base);
+                strategies::importance(&mut selection, &map.values, count, rng);
             }
             (SamplingStrategy::Hybrid, Some(map)) => {
                 let by_importance = (count as f64 * self.importance_share).round() as usize;
@@ -243,6 +251,7 @@ mod tests {
             min_distance,
             warmup_frames,
             importance_detail_weight: 0.0,
+            hybrid_spread: HybridSpread::Stratified,
         }
     }
 
@@ -253,6 +262,24 @@ mod tests {
         height: usize,
     ) -> Sampler {
         Sampler::new(&config(strategy, min_distance, 0), width, height, 7).expect("valid sampler")
+    }
+
+    #[test]
+    fn hybrid_with_a_grid_spread_keeps_the_grid_and_adds_importance() {
+        let grid_config = SamplingConfig { hybrid_spread: HybridSpread::Grid, ..config(SamplingStrategy::Hybrid, 0.01, 0) };
+        let mut hybrid = Sampler::new(&grid_config, 64, 48, 3).unwrap();
+        let map = left_quarter_map(64, 48);
+        let mask = hybrid.next_mask(Some(&map), 400).unwrap();
+        assert_eq!(mask.len(), 400);
+        let unique: HashSet<[u32; 2]> = mask.iter().map(|c| c.map(f32::to_bits)).collect();
+        assert_eq!(unique.len(), 400, "no duplicates");
+        // The 30 % share is exactly the uniform grid of 120 points...
+        let grid = hybrid.initial(120).unwrap();
+        assert!(grid.iter().all(|g| mask.contains(g)));
+        // ...and the importance share lands in the important quarter.
+        let left = mask.iter().filter(|[u, _]| *u < 0.25).count();
+        let grid_left = grid.iter().filter(|[u, _]| *u < 0.25).count();
+        assert!(left - grid_left >= 270, "{left} left of which {grid_left} from the grid");
     }
 
     /// 1.0 in the left quarter of the columns, 0.0 elsewhere.
