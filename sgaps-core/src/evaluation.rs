@@ -57,11 +57,13 @@ pub struct ClipPictures {
 }
 
 /// Streams `frames` (full-resolution ground truth, top row first) through a new session
-/// of `engine` under `checkpoint_key`, sampling each true frame where `mode` says.
+/// of `engine` under `checkpoint_key`, sampling each true frame where `mode` says and
+/// sending the recorded state vectors (`states`: one per frame, or empty for none).
 pub fn evaluate_clip(
     engine: &Engine,
     checkpoint_key: &str,
     frames: &[GrayImage],
+    states: &[Vec<f32>],
     mode: Loop,
 ) -> Result<(ClipScores, Option<ClipPictures>), EngineError> {
     let Some(first) = frames.first() else { return Ok((ClipScores::default(), None)) };
@@ -89,7 +91,8 @@ pub fn evaluate_clip(
             })
             .collect();
         let samples: Vec<[f32; 3]> = pixels.iter().map(|p| [p.u, p.v, p.value]).collect();
-        let result = engine.submit(session, Frame { frame_id, pixels, ..Default::default() })?;
+        let state = states.get(i).cloned().unwrap_or_default();
+        let result = engine.submit(session, Frame { frame_id, pixels, state, ..Default::default() })?;
         if mode == Loop::Closed {
             if let Some(update) = &result.mask_update {
                 next = Some((update.target_frame_id, update.coordinates.clone()));

@@ -38,8 +38,8 @@ fn closed_loop_follows_the_engine_and_open_loop_keeps_the_grid() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
     let frames = clip(10);
-    let (closed, closed_pictures) = evaluate_clip(&engine, "game", &frames, Loop::Closed).unwrap();
-    let (open, open_pictures) = evaluate_clip(&engine, "game", &frames, Loop::Open).unwrap();
+    let (closed, closed_pictures) = evaluate_clip(&engine, "game", &frames, &[], Loop::Closed).unwrap();
+    let (open, open_pictures) = evaluate_clip(&engine, "game", &frames, &[], Loop::Open).unwrap();
     assert_eq!((closed.frames, open.frames), (10, 10));
     let initial = engine.begin_session("game", [64, 48]).unwrap().initial_coordinates;
     assert_eq!(open_pictures.unwrap().samples, initial, "open loop keeps the grid");
@@ -61,7 +61,7 @@ fn a_flat_clip_is_reproduced_by_the_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
     let frames = vec![GrayImage::from_pixel(64, 48, image::Luma([77])); 3];
-    let (scores, _) = evaluate_clip(&engine, "game", &frames, Loop::Open).unwrap();
+    let (scores, _) = evaluate_clip(&engine, "game", &frames, &[], Loop::Open).unwrap();
     assert_eq!((scores.nearest.psnr, scores.linear.psnr), (100.0, 100.0));
     assert_eq!(scores.linear.mae, 0.0);
 }

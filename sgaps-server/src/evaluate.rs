@@ -14,10 +14,11 @@ use sgaps_core::visualize::{gray_to_rgb, importance_heatmap, sample_overlay, sid
 
 use crate::cli::{ConfArgs, EvaluateArgs};
 
-/// One game's clips: the ground-truth frames of each recorded session.
+/// One game's clips: the ground-truth frames of each recorded session, with the state
+/// vectors the client sent beside them.
 struct Game {
     name: String,
-    clips: Vec<Vec<GrayImage>>,
+    clips: Vec<(Vec<GrayImage>, Vec<Vec<f32>>)>,
 }
 
 pub fn run(conf: &ConfArgs, args: EvaluateArgs) -> anyhow::Result<()> {
@@ -38,8 +39,8 @@ pub fn run(conf: &ConfArgs, args: EvaluateArgs) -> anyhow::Result<()> {
             for mode in [Loop::Closed, Loop::Open] {
                 progress.set_message(format!("{} N={count} {mode:?}", game.name));
                 let mut total = ClipScores::default();
-                for (i, clip) in game.clips.iter().enumerate() {
-                    let (scores, pictures) = evaluate_clip(&engine, &args.checkpoint_key, clip, mode)?;
+                for (i, (clip, states)) in game.clips.iter().enumerate() {
+                    let (scores, pictures) = evaluate_clip(&engine, &args.checkpoint_key, clip, states, mode)?;
                     accumulate(&mut total, &scores);
                     if let (0, Some(pictures)) = (i, pictures) {
                         let path = args.out.join(format!("{}_{count}_{mode:?}.png", game.name).to_lowercase());
@@ -62,10 +63,10 @@ pub fn run(conf: &ConfArgs, args: EvaluateArgs) -> anyhow::Result<()> {
 /// The ground-truth frames of every session in `path`, at most `max_frames` each.
 fn load_game(path: &Path, max_frames: usize) -> anyhow::Result<Game> {
     let sessions = read_file(path)?;
-    let clips: Vec<Vec<GrayImage>> = sessions
+    let clips: Vec<(Vec<GrayImage>, Vec<Vec<f32>>)> = sessions
         .into_iter()
-        .map(|s| s.frames.into_iter().filter_map(|f| f.ground_truth).take(max_frames).collect::<Vec<_>>())
-        .filter(|clip: &Vec<GrayImage>| !clip.is_empty())
+        .map(|s| s.frames.into_iter().filter_map(|f| Some((f.ground_truth?, f.state))).take(max_frames).unzip())
+        .filter(|(clip, _): &(Vec<GrayImage>, _)| !clip.is_empty())
         .collect();
     anyhow::ensure!(!clips.is_empty(), "{}: no session holds ground-truth frames (record with frame_data_debug)", path.display());
     let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("data").to_string();
