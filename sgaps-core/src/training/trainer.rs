@@ -89,6 +89,11 @@ const MAX_VALIDATION_FRAMES: usize = 256;
 
 pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMut(&Progress)) -> anyhow::Result<TrainSummary> {
     let t = &config.training;
+    anyhow::ensure!(
+        ["val_psnr", "val_ssim", "val_loss"].contains(&t.best_metric.as_str()),
+        "training.best_metric is `{}`; it must be val_psnr, val_ssim or val_loss",
+        t.best_metric
+    );
     let device = resolve_device(config.device).map_err(anyhow::Error::msg)?;
     let autocast = device != Device::Cpu && resolve_kind(config.precision, device) != Kind::Float;
     std::fs::create_dir_all(&options.run_dir)?;
@@ -203,7 +208,7 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
         let metric = match t.best_metric.as_str() {
             "val_psnr" => scores.psnr,
             "val_ssim" => scores.ssim,
-            _ => -scores.loss,
+            _ => -scores.loss, // val_loss: lower is better
         };
         let improved = state.best_metric.is_none_or(|best| metric > best);
         tracing::info!(
