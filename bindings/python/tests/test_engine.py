@@ -166,7 +166,8 @@ def test_checkpoints_are_registered_from_a_pytorch_directory_and_listed(tmp_path
         assert session.params.resolution == (10, 6)
         assert session.params.model_version.startswith("tiny-")
         result = session.submit(0, sample(0, session.initial_coordinates), state=[0.0] * 8)
-        assert result.reconstruction.shape == (6, 10) and result.coordinates is None
+        assert result.reconstruction.shape == (6, 10)
+        assert result.coordinates is None or result.coordinates.shape == (40, 2)
 
     with pytest.raises(sgaps.CheckpointError, match="model.safetensors"):
         engine.register_checkpoint("broken", tmp_path / "nothing-here")
