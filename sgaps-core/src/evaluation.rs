@@ -82,14 +82,7 @@ pub fn evaluate_clip(
                 coordinates = next.take().expect("checked").1;
             }
         }
-        let pixels: Vec<Pixel> = coordinates
-            .iter()
-            .map(|&[u, v]| {
-                let x = ((u * w as f32) as u32).min(w - 1);
-                let y = ((v * h as f32) as u32).min(h - 1);
-                Pixel { u, v, value: truth.get_pixel(x, y)[0] as f32 }
-            })
-            .collect();
+        let pixels = Pixel::sample(truth, &coordinates);
         let samples: Vec<[f32; 3]> = pixels.iter().map(|p| [p.u, p.v, p.value]).collect();
         let state = states.get(i).cloned().unwrap_or_default();
         let result = engine.submit(session, Frame { frame_id, pixels, state, ..Default::default() })?;

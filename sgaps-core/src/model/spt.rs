@@ -8,7 +8,8 @@
 //! ```
 //! Parameter names equal the PyTorch `state_dict` keys of the seed's module tree.
 
-use tch::{nn, nn::Module, Tensor};
+use image::GrayImage;
+use tch::{nn, nn::Module, Device, Kind, Tensor};
 
 use super::batch::SparseBatch;
 use super::positional_encoding::PositionalEncoding;
@@ -40,6 +41,19 @@ pub struct SptOutput {
     /// Per-query entropy of the head-averaged weights `[B, H*W]`, with
     /// [`AttentionOutput::Entropy`].
     pub entropy: Option<Tensor>,
+}
+
+impl SptOutput {
+    /// The reconstructions as 8-bit images, one per frame of the batch.
+    pub fn images(&self) -> Vec<GrayImage> {
+        let (b, _, h, w) = self.reconstruction.size4().expect("[B, 1, H, W]");
+        let bytes = (self.reconstruction.to_kind(Kind::Float) * 255.0).round().clamp(0.0, 255.0).to_kind(Kind::Uint8);
+        let bytes = Vec::<u8>::try_from(bytes.to_device(Device::Cpu).flatten(0, -1)).expect("u8 tensor");
+        let frame_len = (h * w) as usize;
+        (0..b as usize)
+            .map(|i| GrayImage::from_raw(w as u32, h as u32, bytes[i * frame_len..(i + 1) * frame_len].to_vec()).expect("sized"))
+            .collect()
+    }
 }
 
 #[derive(Debug)]

@@ -270,14 +270,12 @@ fn reconstruct<'a>(
     let model = checkpoint.model.lock().expect("model lock");
     let output = model.infer(&inputs, AttentionOutput::Entropy)?;
     drop(model);
-    let (b, _, h, w) = output.reconstruction.size4().expect("[B, 1, H, W]");
-    let entropy = output.entropy.expect("entropy was asked for");
-    let importance = importance_from_entropy(&entropy, w as usize, h as usize);
-    let bytes = (output.reconstruction * 255.0).round().clamp(0.0, 255.0).to_kind(tch::Kind::Uint8);
-    let bytes = Vec::<u8>::try_from(bytes.to_device(tch::Device::Cpu).flatten(0, -1)).expect("u8 tensor");
-    let frame_len = (h * w) as usize;
-    Ok((0..b as usize)
-        .map(|i| GrayImage::from_raw(w as u32, h as u32, bytes[i * frame_len..(i + 1) * frame_len].to_vec()).expect("sized"))
+    let (_, _, h, w) = output.reconstruction.size4().expect("[B, 1, H, W]");
+    let entropy = output.entropy.as_ref().expect("entropy was asked for");
+    let importance = importance_from_entropy(entropy, w as usize, h as usize);
+    Ok(output
+        .images()
+        .into_iter()
         .zip(importance)
         .map(|(image, importance)| {
             let importance = importance.blend_detail(&image, detail_weight);

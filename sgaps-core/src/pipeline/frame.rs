@@ -12,6 +12,22 @@ pub struct Pixel {
     pub value: f32,
 }
 
+impl Pixel {
+    /// What a client sends for `coordinates` on its frame `truth` (top row first): the
+    /// value of pixel (floor(u * W), floor(v * H)).
+    pub fn sample(truth: &GrayImage, coordinates: &[[f32; 2]]) -> Vec<Pixel> {
+        let (w, h) = truth.dimensions();
+        coordinates
+            .iter()
+            .map(|&[u, v]| {
+                let x = ((u * w as f32) as u32).min(w - 1);
+                let y = ((v * h as f32) as u32).min(h - 1);
+                Pixel { u, v, value: truth.get_pixel(x, y)[0] as f32 }
+            })
+            .collect()
+    }
+}
+
 /// One frame from a client.
 #[derive(Debug, Clone, Default)]
 pub struct Frame {

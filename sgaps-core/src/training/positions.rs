@@ -12,6 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::dataset::TrainingFrame;
+use crate::pipeline::Pixel;
 
 /// One training example of frame `frame` (an index into the training frames).
 #[derive(Debug, Clone)]
@@ -70,18 +71,10 @@ pub fn recorded_subset(index: usize, frame: &TrainingFrame, fraction: [f64; 2], 
     Example { frame: index, visible, scored: frame.pixels.clone() }
 }
 
-/// The true frame's values at `coordinates`, as a client samples them: pixel
-/// (floor(u * W), floor(v * H)) of the full-resolution frame.
+/// The true frame's values at `coordinates` as a client samples them (see
+/// [`Pixel::sample`]), scaled to [0, 1].
 pub fn sample_truth(truth: &GrayImage, coordinates: &[[f32; 2]]) -> Vec<[f32; 3]> {
-    let (w, h) = truth.dimensions();
-    coordinates
-        .iter()
-        .map(|&[u, v]| {
-            let x = ((u * w as f32) as u32).min(w - 1);
-            let y = ((v * h as f32) as u32).min(h - 1);
-            [u, v, truth.get_pixel(x, y)[0] as f32 / 255.0]
-        })
-        .collect()
+    Pixel::sample(truth, coordinates).into_iter().map(|p| [p.u, p.v, p.value / 255.0]).collect()
 }
 
 #[cfg(test)]

@@ -65,7 +65,8 @@ pub struct TrainSummary {
     pub best_epoch: u32,
     /// `training.best_metric` of the best epoch.
     pub best_metric: f64,
-    /// The same validation frames and samples reconstructed by linear interpolation.
+    /// The last validation's frames and samples reconstructed by linear interpolation
+    /// (NaN when a closed-loop phase ran no epoch).
     pub linear_psnr: f64,
     pub checkpoint: PathBuf,
 }
@@ -129,14 +130,19 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
     let total_steps = steps_per_epoch * t.epochs as usize;
     let [height, width] = [t.resolution[1], t.resolution[0]];
     let counts = t.sample_counts.map(|c| c as usize);
-    let mut validation = validation_examples(&set.validation, config, t.closed_loop.then_some(&model))?;
+    // Grid samples never change; adaptive ones (closed-loop phases) follow the model and
+    // are drawn again each epoch.
+    let grid_validation = match t.closed_loop {
+        false => Some(validation_examples(&set.validation, config, None)?),
+        true => None,
+    };
     let mut summary = TrainSummary {
         train_frames: set.train.len(),
         validation_frames: set.validation.len(),
         epochs_run: 0,
         best_epoch: state.best_epoch,
         best_metric: state.best_metric.unwrap_or(f64::NAN),
-        linear_psnr: validation.linear_psnr,
+        linear_psnr: grid_validation.as_ref().map_or(f64::NAN, |v| v.linear_psnr),
         checkpoint: store.dir().join(&options.checkpoint_key),
     };
 
@@ -189,19 +195,23 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
             });
         }
 
-        if t.closed_loop {
-            // The model moved, and with it where it samples.
-            validation = validation_examples(&set.validation, config, Some(&model))?;
-        }
+        let adaptive_validation;
+        let validation = match &grid_validation {
+            Some(grid) => grid,
+            None => {
+                adaptive_validation = validation_examples(&set.validation, config, Some(&model))?;
+                &adaptive_validation
+            }
+        };
         let linear_psnr = validation.linear_psnr;
         summary.linear_psnr = linear_psnr;
-        let scores = validate(&model, &validation)?;
+        let scores = validate(&model, validation)?;
         let step = state.step as i64;
         events.add_scalar("val/psnr", scores.psnr as f32, step)?;
         events.add_scalar("val/ssim", scores.ssim as f32, step)?;
         events.add_scalar("val/loss", scores.loss as f32, step)?;
         events.add_scalar("val/linear_psnr", linear_psnr as f32, step)?;
-        if let Some(picture) = validation_picture(&model, &validation)? {
+        if let Some(picture) = validation_picture(&model, validation)? {
             events.add_image("val/truth_reconstruction_importance_samples", &picture, step)?;
         }
         events.flush()?;
@@ -264,18 +274,16 @@ fn make_example(
     let truth = frame.truth.as_ref().expect("fresh examples have ground truth");
     let scored = sample_truth(truth, &coordinates);
     let subset = TrainingFrame { pixels: scored, state: vec![], truth: None, target: None };
-    let mut example = recorded_subset(index, &subset, t.visible_fraction, rng);
-    example.scored = subset.pixels;
-    Ok(example)
+    Ok(recorded_subset(index, &subset, t.visible_fraction, rng))
 }
 
 /// The importance map the engine would compute from these samples.
 fn importance_of(model: &Model, pixels: &[[f32; 3]], state: &[f32], config: &Config) -> anyhow::Result<ImportanceMap> {
     let out = model.infer(&[FrameInput { pixels, state }], AttentionOutput::Entropy)?;
     let (h, w) = model.config().height_width();
-    let entropy = out.entropy.expect("asked for entropy");
-    let importance = importance_from_entropy(&entropy, w as usize, h as usize).remove(0);
-    let reconstruction = to_gray(&out.reconstruction.get(0));
+    let entropy = out.entropy.as_ref().expect("asked for entropy");
+    let importance = importance_from_entropy(entropy, w as usize, h as usize).remove(0);
+    let reconstruction = out.images().remove(0);
     Ok(importance.blend_detail(&reconstruction, config.sampling.importance_detail_weight as f32).map)
 }
 
@@ -321,14 +329,23 @@ fn batch_loss(
     Ok(loss)
 }
 
-/// The validation frames, each sampled once and for all: on the serving default's grid
-/// when the true frame is known (as the open loop), else all its recorded pixels.
+/// The validation frames with their samples: on the serving default's grid when the
+/// true frame is known (as the open loop) or where the adaptive sampler sends the model
+/// (closed-loop phases), else all its recorded pixels.
 struct Validation {
-    examples: Vec<(Vec<[f32; 3]>, Vec<f32>, Option<GrayImage>)>,
+    examples: Vec<ValidationFrame>,
     /// The training resolution `(height, width)`, the targets'.
     height_width: (i64, i64),
     /// Linear interpolation of the same samples: the number to beat.
     linear_psnr: f64,
+}
+
+struct ValidationFrame {
+    /// (u, v, value) in [0, 1].
+    pixels: Vec<[f32; 3]>,
+    state: Vec<f32>,
+    /// The true frame at the training resolution, when known.
+    target: Option<GrayImage>,
 }
 
 /// The validation examples: on the grid, or (closed-loop phases, `model` given) where
@@ -353,7 +370,7 @@ fn validation_examples(frames: &[TrainingFrame], config: &Config, model: Option<
             let samples: Vec<[f32; 3]> = pixels.iter().map(|&[u, v, x]| [u, v, x * 255.0]).collect();
             linear.push(psnr(target, &linear_delaunay(&samples, w as u32, h as u32))?.min(100.0));
         }
-        examples.push((pixels, frame.state.clone(), frame.target.clone()));
+        examples.push(ValidationFrame { pixels, state: frame.state.clone(), target: frame.target.clone() });
     }
     let linear_psnr = linear.iter().sum::<f64>() / linear.len().max(1) as f64;
     Ok(Validation { examples, height_width: (h as i64, w as i64), linear_psnr })
@@ -370,16 +387,16 @@ fn validate(model: &Model, validation: &Validation) -> anyhow::Result<Scores> {
     let mut scores = Scores::default();
     let (mut with_truth, mut all) = (0usize, 0usize);
     for chunk in validation.examples.chunks(16) {
-        let inputs: Vec<FrameInput> = chunk.iter().map(|(p, s, _)| FrameInput { pixels: p, state: s }).collect();
+        let inputs: Vec<FrameInput> = chunk.iter().map(|f| FrameInput { pixels: &f.pixels, state: &f.state }).collect();
         let out = infer_at(model, &inputs, validation.height_width, AttentionOutput::None)?;
-        let scored: Vec<&[[f32; 3]]> = chunk.iter().map(|(p, _, _)| p.as_slice()).collect();
-        let targets: Vec<Option<&GrayImage>> = chunk.iter().map(|(_, _, t)| t.as_ref()).collect();
+        let scored: Vec<&[[f32; 3]]> = chunk.iter().map(|f| f.pixels.as_slice()).collect();
+        let targets: Vec<Option<&GrayImage>> = chunk.iter().map(|f| f.target.as_ref()).collect();
         let loss = full_frame_loss(&out.reconstruction, &targets).unwrap_or_else(|| sampled_pixel_loss(&out.reconstruction, &scored));
         scores.loss += loss.double_value(&[]) * chunk.len() as f64;
         all += chunk.len();
-        for (i, target) in targets.iter().enumerate() {
+        for (target, image) in targets.iter().zip(out.images()) {
             if let Some(target) = target {
-                let quality = FrameQuality::between(target, &to_gray(&out.reconstruction.get(i as i64)))?;
+                let quality = FrameQuality::between(target, &image)?;
                 scores.psnr += quality.psnr.min(100.0);
                 scores.ssim += quality.ssim;
                 with_truth += 1;
@@ -395,7 +412,7 @@ fn validate(model: &Model, validation: &Validation) -> anyhow::Result<Scores> {
 /// Truth, reconstruction, importance and samples of the first validation frame with
 /// ground truth, side by side.
 fn validation_picture(model: &Model, validation: &Validation) -> anyhow::Result<Option<image::RgbImage>> {
-    let Some((pixels, state, Some(truth))) = validation.examples.iter().find(|e| e.2.is_some()) else {
+    let Some(ValidationFrame { pixels, state, target: Some(truth) }) = validation.examples.iter().find(|f| f.target.is_some()) else {
         return Ok(None);
     };
     let (h, w) = validation.height_width;
@@ -404,7 +421,7 @@ fn validation_picture(model: &Model, validation: &Validation) -> anyhow::Result<
     let coordinates: Vec<[f32; 2]> = pixels.iter().map(|&[u, v, _]| [u, v]).collect();
     let panels = [
         gray_to_rgb(truth),
-        gray_to_rgb(&to_gray(&out.reconstruction.get(0))),
+        gray_to_rgb(&out.images()[0]),
         importance_heatmap(&importance[0].map)?,
         sample_overlay(truth, &coordinates),
     ];
@@ -415,12 +432,4 @@ fn validation_picture(model: &Model, validation: &Validation) -> anyhow::Result<
 fn infer_at(model: &Model, inputs: &[FrameInput], (h, w): (i64, i64), extra: AttentionOutput) -> anyhow::Result<crate::model::SptOutput> {
     let batch = SparseBatch::new(inputs, model.config(), model.device(), model.kind())?;
     Ok(model.infer_batch(&batch, h, w, extra)?)
-}
-
-/// `[1, H, W]` intensities in [0, 1] as an 8-bit picture.
-fn to_gray(image: &Tensor) -> GrayImage {
-    let size = image.size();
-    let bytes = (image.to_kind(Kind::Float) * 255.0).round().clamp(0.0, 255.0).to_kind(Kind::Uint8).to_device(Device::Cpu);
-    let values = Vec::<u8>::try_from(bytes.flatten(0, -1)).expect("u8 tensor");
-    GrayImage::from_raw(size[2] as u32, size[1] as u32, values).expect("sizes match")
 }
