@@ -43,27 +43,48 @@ namespace Sgaps
             {
                 throw new ArgumentException("pixels must hold (u, v, value) triples", "pixels");
             }
-            state = state ?? new float[0];
+            return Submit(frameId, timestamp, pixels, pixels.Length / 3, state, state == null ? 0 : state.Length,
+                reconstruction, importance, coordinates);
+        }
+
+        /// <summary>
+        /// As above, for the first <paramref name="pixelCount"/> triples of
+        /// <paramref name="pixels"/> and the first <paramref name="stateCount"/> values of
+        /// <paramref name="state"/>, so a caller can reuse fixed arrays for every frame.
+        /// </summary>
+        public FrameResult Submit(ulong frameId, double timestamp, float[] pixels, int pixelCount, float[] state,
+            int stateCount, byte[] reconstruction, float[] importance, float[] coordinates)
+        {
+            if (pixels == null || pixelCount < 0 || 3 * pixelCount > pixels.Length)
+            {
+                throw new ArgumentException("pixels must hold pixelCount (u, v, value) triples", "pixels");
+            }
+            if (stateCount < 0 || stateCount > (state == null ? 0 : state.Length))
+            {
+                throw new ArgumentException("state must hold stateCount values", "state");
+            }
             // Pin every array for the duration of the call; C reads and writes them in place.
-            GCHandle[] pins = new GCHandle[5];
+            // Separate locals rather than an array of handles: a frame allocates nothing.
+            GCHandle pixelsPin = default(GCHandle), statePin = default(GCHandle), reconstructionPin = default(GCHandle),
+                importancePin = default(GCHandle), coordinatesPin = default(GCHandle);
             try
             {
                 Frame frame = new Frame
                 {
                     FrameId = frameId,
                     Timestamp = timestamp,
-                    Pixels = Pin(pixels, ref pins[0]),
-                    PixelCount = (UIntPtr)(pixels.Length / 3),
-                    State = Pin(state, ref pins[1]),
-                    StateLen = (UIntPtr)state.Length,
+                    Pixels = Pin(pixels, ref pixelsPin),
+                    PixelCount = (UIntPtr)pixelCount,
+                    State = stateCount == 0 ? IntPtr.Zero : Pin(state, ref statePin),
+                    StateLen = (UIntPtr)stateCount,
                 };
                 FrameBuffers buffers = new FrameBuffers
                 {
-                    Reconstruction = Pin(reconstruction, ref pins[2]),
+                    Reconstruction = Pin(reconstruction, ref reconstructionPin),
                     ReconstructionCapacity = (UIntPtr)(reconstruction == null ? 0 : reconstruction.Length),
-                    Importance = Pin(importance, ref pins[3]),
+                    Importance = Pin(importance, ref importancePin),
                     ImportanceCapacity = (UIntPtr)(importance == null ? 0 : importance.Length),
-                    Coordinates = Pin(coordinates, ref pins[4]),
+                    Coordinates = Pin(coordinates, ref coordinatesPin),
                     CoordinatesCapacity = (UIntPtr)(coordinates == null ? 0 : coordinates.Length),
                 };
                 FrameResult result;
@@ -72,10 +93,11 @@ namespace Sgaps
             }
             finally
             {
-                foreach (GCHandle pin in pins)
-                {
-                    if (pin.IsAllocated) pin.Free();
-                }
+                Unpin(ref pixelsPin);
+                Unpin(ref statePin);
+                Unpin(ref reconstructionPin);
+                Unpin(ref importancePin);
+                Unpin(ref coordinatesPin);
             }
         }
 
@@ -90,6 +112,11 @@ namespace Sgaps
         public void Dispose()
         {
             handle.Dispose();
+        }
+
+        private static void Unpin(ref GCHandle pin)
+        {
+            if (pin.IsAllocated) pin.Free();
         }
 
         private static IntPtr Pin(Array array, ref GCHandle pin)

@@ -1,0 +1,17 @@
+using System;
+
+namespace Sgaps
+{
+    /// <summary>A failed SGAPS call: the C status code and the library's message, which
+    /// names what was wrong (e.g. "`pixels[3].value` is 300, must be in 0..=255").</summary>
+    public sealed class SgapsException : Exception
+    {
+        public SgapsStatus Status { get; private set; }
+
+        public SgapsException(SgapsStatus status, string message)
+            : base(status + ": " + message)
+        {
+            Status = status;
+        }
+    }
+}
