@@ -106,6 +106,9 @@ public:
         return result;
     }
 
+    // Drops the session's history (temporal models): the next frame starts afresh.
+    void reset() { detail::check(sgaps_session_reset(handle_.get())); }
+
     // Ends the session and returns its totals; later frames throw UNKNOWN_SESSION.
     SgapsSessionStats end() {
         SgapsSessionStats stats{};

@@ -9,6 +9,7 @@
 //! - [`baselines`]: nearest-neighbour and Delaunay-linear reconstructions to compare with.
 //! - [`training`]: `sgaps train`'s loop over recorded sessions (seed section 2.3).
 //! - [`evaluation`]: closed- and open-loop scores on clips with ground truth.
+//! - [`temporal`]: per-session history (canvas, age, scroll) for the temporal model.
 //! - [`tensorboard`]: TensorBoard event files (scalars, images) for watching training.
 
 pub mod baselines;
@@ -19,6 +20,7 @@ pub mod evaluation;
 pub mod metrics;
 pub mod model;
 pub mod pipeline;
+pub mod temporal;
 pub mod tensorboard;
 pub mod training;
 pub mod visualize;

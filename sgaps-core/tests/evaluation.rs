@@ -1,7 +1,8 @@
-//! Closed- and open-loop evaluation on a synthetic clip with ground truth.
+//! Evaluation on synthetic clips with ground truth: the model closed loop and on the
+//! space-time pattern, next to single-frame and temporal baselines and the ceiling.
 
 use image::GrayImage;
-use sgaps_core::evaluation::{evaluate_clip, Loop};
+use sgaps_core::evaluation::{evaluate_clip, BaselineOptions};
 use sgaps_core::pipeline::Engine;
 
 fn engine(dir: &std::path::Path) -> Engine {
@@ -34,25 +35,26 @@ fn clip(frames: u32) -> Vec<GrayImage> {
 }
 
 #[test]
-fn closed_loop_follows_the_engine_and_open_loop_keeps_the_grid() {
+fn every_method_is_scored_and_the_closed_loop_follows_the_engine() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
-    let frames = clip(10);
-    let (closed, closed_pictures) = evaluate_clip(&engine, "game", &frames, &[], Loop::Closed).unwrap();
-    let (open, open_pictures) = evaluate_clip(&engine, "game", &frames, &[], Loop::Open).unwrap();
-    assert_eq!((closed.frames, open.frames), (10, 10));
+    let frames = clip(12);
+    let (scores, pictures, strip) = evaluate_clip(&engine, "game", &frames, &[], BaselineOptions::default()).unwrap();
+    assert_eq!(scores.frames, 12);
     let initial = engine.begin_session("game", [64, 48]).unwrap().initial_coordinates;
-    assert_eq!(open_pictures.unwrap().samples, initial, "open loop keeps the grid");
-    let closed_pictures = closed_pictures.unwrap();
-    assert_ne!(closed_pictures.samples, initial, "closed loop moved to the engine's coordinates");
-    assert_eq!(closed_pictures.truth.dimensions(), (32, 24));
-    for scores in [&closed, &open] {
-        for mean in [&scores.model, &scores.nearest, &scores.linear] {
-            assert!(mean.psnr.is_finite() && mean.psnr > 0.0 && (-1.0..=1.0).contains(&mean.ssim), "{scores:?}");
-        }
-        // 120 samples of a 32x24 frame: interpolation is far better than untrained weights.
-        assert!(scores.linear.psnr > scores.model.psnr, "{scores:?}");
+    let pictures = pictures.unwrap();
+    assert_ne!(pictures.samples, initial, "closed loop moved to the engine's coordinates");
+    assert_eq!(pictures.truth.dimensions(), (32, 24));
+    for (name, mean) in scores.methods() {
+        assert!(mean.psnr.is_finite() && mean.psnr > 0.0 && (-1.0..=1.0).contains(&mean.ssim), "{name}: {scores:?}");
     }
+    // 120 samples of a 32x24 frame: interpolation is far better than untrained weights,
+    // and the all-pixels ceiling (every pixel point-sampled) better still.
+    assert!(scores.linear.psnr > scores.model.psnr, "{scores:?}");
+    assert!(scores.ceiling.psnr > scores.linear.psnr, "{scores:?}");
+    assert_eq!(strip.columns.len(), 8, "one strip column per moment");
+    let picture = strip.picture(2).unwrap();
+    assert_eq!((picture.width(), picture.height()), (8 * 64 + 7 * 2, 4 * 48 + 3 * 2));
     assert_eq!(engine.active_sessions(), 1, "evaluation sessions end (one left from the grid check)");
 }
 
@@ -61,7 +63,8 @@ fn a_flat_clip_is_reproduced_by_the_baselines() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine(dir.path());
     let frames = vec![GrayImage::from_pixel(64, 48, image::Luma([77])); 3];
-    let (scores, _) = evaluate_clip(&engine, "game", &frames, &[], Loop::Open).unwrap();
-    assert_eq!((scores.nearest.psnr, scores.linear.psnr), (100.0, 100.0));
-    assert_eq!(scores.linear.mae, 0.0);
+    let (scores, _, _) = evaluate_clip(&engine, "game", &frames, &[], BaselineOptions::default()).unwrap();
+    for mean in [&scores.nearest, &scores.linear, &scores.union, &scores.union_scroll, &scores.ceiling] {
+        assert_eq!((mean.psnr, mean.mae), (100.0, 0.0), "{scores:?}");
+    }
 }

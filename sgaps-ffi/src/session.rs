@@ -218,6 +218,24 @@ pub unsafe extern "C" fn sgaps_session_end(session: *const SgapsSession, out_sta
     })
 }
 
+/// Drops the session's history: the next frame is reconstructed as if it were the
+/// first (temporal models; a no-op for single-frame models). Call it where the game
+/// knows the picture starts over: a level load, a menu, a camera cut. The engine also
+/// detects scene cuts by itself.
+///
+/// Thread safety: any thread, concurrently with calls on other sessions.
+///
+/// # Safety
+/// `session` must be a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn sgaps_session_reset(session: *const SgapsSession) -> SgapsStatus {
+    status_boundary("sgaps_session_reset", || {
+        let session = unsafe { reference(session, "session") }?;
+        session.engine.reset_session(session.id)?;
+        Ok(())
+    })
+}
+
 /// Frees a session handle, ending the session first if sgaps_session_end was not
 /// called; NULL is ignored. Frees the engine too when its handle was freed already
 /// and this was its last session.

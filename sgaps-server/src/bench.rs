@@ -1,4 +1,5 @@
 //! `sgaps bench model`: forward-pass latency and FLOP rate of the Sparse Pixel Transformer.
+//! `sgaps bench frame`: the whole per-frame path of the engine, any model family.
 
 use std::time::Instant;
 
@@ -9,7 +10,8 @@ use sgaps_core::device::{describe, resolve_device, resolve_kind};
 use sgaps_core::model::{forward_flops, AttentionOutput, FrameInput, Model, SparseBatch};
 use tch::Device;
 
-use crate::cli::{BenchModelArgs, ConfArgs};
+use crate::cli::{BenchFrameArgs, BenchModelArgs, ConfArgs};
+use sgaps_core::pipeline::{Engine, Frame, Pixel};
 
 #[derive(Serialize)]
 struct ModelBenchReport {
@@ -107,6 +109,100 @@ fn print_table(r: &ModelBenchReport) {
     println!("latency    p50 {:.1} ms   p90 {:.1} ms   mean {:.1} ms   ({} passes)", r.p50_ms, r.p90_ms, r.mean_ms, r.iters);
     println!("throughput {:.2} frames/s", r.frames_per_s);
     println!("compute    {:.1} GFLOP per pass, {:.1} GFLOP/s", r.gflop_per_pass, r.gflop_per_s);
+}
+
+#[derive(Serialize)]
+struct FrameBenchReport {
+    model: String,
+    checkpoint_loaded: bool,
+    device: String,
+    threads: i32,
+    width: usize,
+    height: usize,
+    samples: usize,
+    batch: u32,
+    iters: u32,
+    p50_ms: f64,
+    p90_ms: f64,
+    mean_ms: f64,
+    ms_per_frame: f64,
+    frames_per_s: f64,
+}
+
+/// `--batch` sessions stream a scrolling synthetic scene closed loop; each timed
+/// iteration is one `submit_batch` of one frame per session.
+pub fn frame(conf: &ConfArgs, args: BenchFrameArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.batch > 0 && args.iters > 0, "--batch and --iters must be positive");
+    let engine = Engine::open(conf.load(&args.overrides)?)?;
+    let client = [256usize, 240];
+    let starts = (0..args.batch).map(|_| engine.begin_session("default", client)).collect::<Result<Vec<_>, _>>()?;
+    let params = starts[0].params.clone();
+    let mut coordinates: Vec<Vec<[f32; 2]>> = starts.iter().map(|s| s.initial_coordinates.clone()).collect();
+    let mut frame_id = 0u64;
+    let mut step = || -> anyhow::Result<f64> {
+        // A side-scrolling scene: stripes and blocks moving two pixels a frame.
+        let scene = image::GrayImage::from_fn(client[0] as u32, client[1] as u32, |x, y| {
+            let x = x + 2 * frame_id as u32;
+            image::Luma([(((x / 16 + y / 24) % 3) * 90 + (x % 7) as u32 * 4) as u8])
+        });
+        let frames: Vec<_> = starts
+            .iter()
+            .zip(&coordinates)
+            .map(|(s, c)| {
+                let pixels = Pixel::sample(&scene, c);
+                (s.params.session_id, Frame { frame_id, timestamp: frame_id as f64 / 30.0, pixels, ..Default::default() })
+            })
+            .collect();
+        let started = Instant::now();
+        let results = engine.submit_batch(frames);
+        let elapsed = started.elapsed().as_secs_f64() * 1e3;
+        for (result, coordinates) in results.into_iter().zip(&mut coordinates) {
+            if let Some(update) = result?.mask_update {
+                *coordinates = update.coordinates;
+            }
+        }
+        frame_id += 1;
+        Ok(elapsed)
+    };
+    for _ in 0..args.warmup {
+        step()?;
+    }
+    let progress = if args.json { ProgressBar::hidden() } else { ProgressBar::new(args.iters as u64) };
+    progress.set_style(ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} batches, {eta} left").unwrap());
+    progress.set_message(format!("{} B={}", engine.config().model.name, args.batch));
+    let mut times = Vec::with_capacity(args.iters as usize);
+    for _ in 0..args.iters {
+        times.push(step()?);
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let mean_ms = times.iter().sum::<f64>() / times.len() as f64;
+    let report = FrameBenchReport {
+        model: engine.config().model.name.clone(),
+        checkpoint_loaded: params.checkpoint_loaded,
+        device: engine.device().to_string(),
+        threads: tch::get_num_threads(),
+        width: params.resolution[0],
+        height: params.resolution[1],
+        samples: params.sample_count,
+        batch: args.batch,
+        iters: args.iters,
+        p50_ms: percentile(&times, 0.5),
+        p90_ms: percentile(&times, 0.9),
+        mean_ms,
+        ms_per_frame: mean_ms / args.batch as f64,
+        frames_per_s: args.batch as f64 / (mean_ms / 1e3),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!("model      {} (trained weights: {})", report.model, report.checkpoint_loaded);
+        println!("device     {} ({} threads)", report.device, report.threads);
+        println!("input      {}x{}, {} samples, {} sessions per batch", report.width, report.height, report.samples, report.batch);
+        println!("latency    p50 {:.2} ms   p90 {:.2} ms   mean {:.2} ms per batch ({} batches)", report.p50_ms, report.p90_ms, report.mean_ms, report.iters);
+        println!("per frame  {:.2} ms, {:.1} frames/s", report.ms_per_frame, report.frames_per_s);
+    }
+    Ok(())
 }
 
 /// Nearest-rank percentile (also used by `sgaps loadtest`).

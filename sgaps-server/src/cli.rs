@@ -52,11 +52,14 @@ pub enum Command {
     /// Simulate game clients against a running server; report latency, throughput and memory.
     #[command(long_about = LOADTEST_HELP)]
     Loadtest(LoadtestArgs),
-    /// Score reconstruction on recorded clips with ground truth: closed loop (the engine
-    /// picks coordinates) and open loop (a fixed grid), next to nearest-neighbour and
-    /// linear interpolation from the same samples.
+    /// Score reconstruction on recorded clips with ground truth: the model closed loop
+    /// (the engine picks coordinates) and on the plain space-time pattern, next to
+    /// classical interpolation of one frame's samples and of the last frames' union
+    /// (with and without scroll compensation), and the all-pixels ceiling; by group
+    /// (held-out levels, held-out episodes, never-trained games) and game.
     Evaluate(EvaluateArgs),
-    /// Train the Sparse Pixel Transformer on recorded sessions, one phase per run.
+    /// Train a model (temporal family or Sparse Pixel Transformer) on recorded sessions,
+    /// one phase per run.
     #[command(long_about = TRAIN_HELP)]
     Train(TrainArgs),
     /// Choose the recorded frames training uses: drop frames with too few pixels and
@@ -81,6 +84,28 @@ pub enum BenchCommand {
     /// Forward-pass latency, throughput and FLOP rate of the Sparse Pixel Transformer
     /// with random weights (the cost does not depend on the weights).
     Model(BenchModelArgs),
+    /// The whole per-frame path through the engine, as a client's frame takes it:
+    /// session memory, forward pass, importance, sampling of the next coordinates, for
+    /// `--batch` sessions submitted together (trained weights when the checkpoint exists).
+    Frame(BenchFrameArgs),
+}
+
+#[derive(Args)]
+pub struct BenchFrameArgs {
+    /// Sessions whose frames go through one `submit_batch`.
+    #[arg(long, default_value_t = 1)]
+    pub batch: u32,
+    /// Timed batches.
+    #[arg(long, default_value_t = 50)]
+    pub iters: u32,
+    /// Untimed batches first.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: u32,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Overrides such as `model=temporal sampling=space_time mask_update=every_frame`.
+    pub overrides: Vec<String>,
 }
 
 #[derive(Args)]
@@ -183,6 +208,12 @@ pub struct EvaluateArgs {
     /// At most this many frames of each session.
     #[arg(long, default_value_t = 100)]
     pub max_frames: usize,
+    /// Frames in the union of the temporal baselines.
+    #[arg(long, default_value_t = 8)]
+    pub union_frames: usize,
+    /// Scroll search radius (pixels) of the scroll-compensated union baseline.
+    #[arg(long, default_value_t = 6)]
+    pub max_shift: i32,
     /// Where report.md and the picture grids go.
     #[arg(long, default_value = "evaluation")]
     pub out: PathBuf,
@@ -190,7 +221,17 @@ pub struct EvaluateArgs {
     pub overrides: Vec<String>,
 }
 
-const TRAIN_HELP: &str = "Train the Sparse Pixel Transformer on recorded sessions (seed section 2.3).\n\n\
+const TRAIN_HELP: &str = "Train a model on recorded sessions, one phase per run.\n\n\
+    The temporal family (model=temporal training=temporal) trains on clips of frames with \
+    ground truth, uncleaned so the sequences stay whole: each step runs batch_size clips one \
+    frame further through the session memory, samples the true frame on the space-time pattern \
+    (250-1000 pixels, 2-8 %), feeds the model's own output back as the next frame's history, \
+    and trains on that frame (L1 + gradient L1 + predicted-error L1).\n  \
+    phase 1 (training=temporal)  open loop: the plain space-time pattern.\n  \
+    phase 2 (training=temporal training.phase=2 training.closed_loop=true --init PHASE1)  \
+    closed loop: a share of each frame's samples goes where the predicted error is high.\n\
+    Its optimiser moments are saved with RUN_DIR/last, so --resume continues exactly.\n\n\
+    The Sparse Pixel Transformer (seed section 2.3, model=spt*):\n\n\
     The files are read (SGAPS's layout or the reference trainer's), cleaned (conf/cleaning: \
     minimum pixels, stationary stretches, k-means balancing; report in RUN_DIR/cleaning), and the \
     last validation_fraction of every session is held out. One run trains one phase, chosen \

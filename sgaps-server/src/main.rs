@@ -22,6 +22,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         cli::Command::Serve(args) => server::run(cli.conf.load(&args.overrides)?),
         cli::Command::Bench(cli::BenchCommand::Model(args)) => bench::model(&cli.conf, args),
+        cli::Command::Bench(cli::BenchCommand::Frame(args)) => bench::frame(&cli.conf, args),
         cli::Command::Loadtest(args) => loadtest::run(args),
         cli::Command::Evaluate(args) => evaluate::run(&cli.conf, args),
         cli::Command::Train(args) => train::run(&cli.conf, args),

@@ -40,13 +40,18 @@ fn evaluate_writes_a_report_and_pictures() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    for row in ["| game | 50 | closed | 6 |", "| game | 50 | open | 6 |", "| game | 100 | closed | 6 |", "| all | 100 | open | 6 |"] {
+    for row in ["| game | 50 | 6 |", "| game | 100 | 6 |", "| other | 100 | 6 |", "| all | 50 | 6 |"] {
         assert!(report.contains(row), "missing `{row}` in\n{report}");
     }
-    for picture in ["game_50_closed.png", "game_100_open.png"] {
+    for method in ["model closed loop", "model space-time", "union + scroll", "all-pixels ceiling"] {
+        assert!(report.contains(method), "missing `{method}` in\n{report}");
+    }
+    for picture in ["game_50.png", "game_100.png"] {
         let image = image::open(out.join(picture)).unwrap();
         assert!(image.width() > 4 * 32 && image.height() >= 24, "{picture}");
     }
+    let strip = image::open(out.join("game_100_strip.png")).unwrap();
+    assert!(strip.height() > 4 * 24 && strip.width() > 6 * 32, "{}x{}", strip.width(), strip.height());
 
     // A file without ground truth is refused with a clear message.
     let failed = Command::new(env!("CARGO_BIN_EXE_sgaps")).args(["evaluate", "--data", "/nonexistent.h5"]).output().unwrap();

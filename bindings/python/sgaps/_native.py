@@ -155,6 +155,8 @@ def _declare(lib: ctypes.CDLL) -> None:
        POINTER(c_float), c_size_t, POINTER(c_void_p))
     # SgapsStatus sgaps_session_buffer_sizes(const SgapsSession *session, SgapsBufferSizes *out_sizes);
     fn("sgaps_session_buffer_sizes", Status, c_void_p, POINTER(BufferSizes))
+    # SgapsStatus sgaps_session_reset(const SgapsSession *session);
+    fn("sgaps_session_reset", Status, c_void_p)
     # SgapsStatus sgaps_session_end(const SgapsSession *session, SgapsSessionStats *out_stats);
     fn("sgaps_session_end", Status, c_void_p, POINTER(SessionStats))
     # void sgaps_session_free(SgapsSession *session);

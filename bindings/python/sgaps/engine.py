@@ -181,6 +181,12 @@ class Session(_Owned):
         check(lib().sgaps_session_submit(self._live(), frame.struct, outputs.struct, result))
         return outputs.result(result)
 
+    def reset(self) -> None:
+        """Drops the session's history (temporal models): the next frame is
+        reconstructed as if it were the first. Call it where the picture starts over (a
+        level load, a camera cut); the engine also detects scene cuts by itself."""
+        check(lib().sgaps_session_reset(self._live()))
+
     def end(self) -> SessionStats:
         """Ends the session and returns its totals (the handle stays until close())."""
         stats = _native.SessionStats()

@@ -83,6 +83,15 @@ impl Config {
 impl ModelConfig {
     /// Checks the shape rules of the module tree; returns the offending key.
     pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.max_state_dim <= 0 || self.resolution[0].min(self.resolution[1]) <= 0 {
+            return Err(("resolution".into(), "and max_state_dim must be positive".into()));
+        }
+        match (self.family, &self.temporal) {
+            (ModelFamily::Temporal, Some(temporal)) => return temporal.validate().map_err(|(k, m)| (format!("temporal.{k}"), m)),
+            (ModelFamily::Temporal, None) => return Err(("temporal".into(), "is required for family temporal".into())),
+            (ModelFamily::Spt, Some(_)) => return Err(("temporal".into(), "applies to family temporal only".into())),
+            (ModelFamily::Spt, None) => {}
+        }
         let positive = [
             ("embed_dim", self.embed_dim),
             ("num_heads", self.num_heads),
@@ -120,6 +129,28 @@ impl ModelConfig {
     /// `(height, width)` of the reconstruction.
     pub fn height_width(&self) -> (i64, i64) {
         (self.resolution[1], self.resolution[0])
+    }
+}
+
+impl TemporalConfig {
+    /// Range rules of the temporal family; returns the offending key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(c) = self.channels.iter().find(|&&c| c <= 0) {
+            return Err(("channels".into(), format!("must be positive, got {c}")));
+        }
+        if self.state_embed_dim <= 0 || self.union_frames == 0 || self.accumulate_frames == 0 {
+            return Err(("state_embed_dim".into(), "state_embed_dim, union_frames and accumulate_frames must be positive".into()));
+        }
+        if !(0..=32).contains(&self.max_shift) {
+            return Err(("max_shift".into(), format!("must be in 0..=32, got {}", self.max_shift)));
+        }
+        if !(0.0..=1.0).contains(&self.contradiction_threshold) || !(0.0..=1.0).contains(&self.scene_cut_fraction) {
+            return Err(("contradiction_threshold".into(), "and scene_cut_fraction must be in [0, 1]".into()));
+        }
+        if !(self.max_time_gap_s > 0.0) {
+            return Err(("max_time_gap_s".into(), "must be positive".into()));
+        }
+        Ok(())
     }
 }
 

@@ -38,37 +38,113 @@ pub enum Precision {
     Bfloat16,
 }
 
-/// Hyper-parameters of the Sparse Pixel Transformer (seed section 2.1). Saved beside
-/// every checkpoint, so a checkpoint always rebuilds the module tree it was trained with.
+/// The model: which family, and its hyper-parameters. Saved beside every checkpoint, so
+/// a checkpoint always rebuilds the module tree it was trained with.
+///
+/// The fields from `embed_dim` to `architecture` describe the Sparse Pixel Transformer
+/// (seed section 2.1); `temporal` the temporal family. A family's own fields are
+/// checked by `validate` (a missing SPT field reads as 0 and is refused there), so older
+/// SPT checkpoints, which name no family, load as before.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
     pub name: String,
-    pub embed_dim: i64,
-    pub num_heads: i64,
-    pub num_encoder_layers: i64,
-    pub num_decoder_layers: i64,
+    #[serde(default)]
+    pub family: ModelFamily,
     pub max_state_dim: i64,
     pub sentinel_value: f32,
     /// Reconstruction resolution `[width, height]`.
     pub resolution: [i64; 2],
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub embed_dim: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_heads: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_encoder_layers: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub num_decoder_layers: i64,
+    #[serde(default)]
     pub decoder: DecoderKind,
+    #[serde(default)]
     pub positional_encoding: PositionalEncodingConfig,
+    #[serde(default)]
     pub architecture: ArchitectureConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporal: Option<TemporalConfig>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
+}
+
+/// The two model families behind one `Model`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelFamily {
+    /// The seed's Sparse Pixel Transformer: one frame's samples, attention entropy as
+    /// importance. Loads weights trained with the seed's PyTorch code.
+    #[default]
+    Spt,
+    /// A small U-Net over rasterized samples and the session's history (canvas, age,
+    /// scroll-warped previous reconstruction), blending those candidates; its
+    /// predicted error map is the importance.
+    Temporal,
+}
+
+/// The temporal family: the network's widths and the session memory's rules
+/// (`conf/model/temporal.yaml` explains each).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemporalConfig {
+    /// Channels at full, half and quarter resolution.
+    pub channels: [i64; 3],
+    /// Width of the state-vector embedding that modulates the bottleneck (FiLM).
+    pub state_embed_dim: i64,
+    /// Samples younger than this many frames form the union interpolation.
+    pub union_frames: u32,
+    /// Largest scroll searched between consecutive frames, in pixels per axis.
+    pub max_shift: i32,
+    /// A sample differing from history by more than this (0..1) contradicts it.
+    pub contradiction_threshold: f32,
+    /// More than this share of contradicting samples is a scene cut.
+    pub scene_cut_fraction: f32,
+    /// A jump of more frame ids than this drops history.
+    pub max_frame_gap: u64,
+    /// More client time than this between frames drops history.
+    pub max_time_gap_s: f64,
+    /// Samples of a pixel averaged at most (sub-pixel positions integrate over time).
+    pub accumulate_frames: u32,
+}
+
+impl Default for TemporalConfig {
+    fn default() -> Self {
+        TemporalConfig {
+            channels: [16, 32, 64],
+            state_embed_dim: 32,
+            union_frames: 8,
+            max_shift: 6,
+            contradiction_threshold: 0.1,
+            scene_cut_fraction: 0.6,
+            max_frame_gap: 30,
+            max_time_gap_s: 2.0,
+            accumulate_frames: 4,
+        }
+    }
 }
 
 /// Which decoder layer the model uses over the H x W query grid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DecoderKind {
     /// PyTorch `TransformerDecoderLayer`: query self-attention, cross-attention,
     /// feed-forward. O((H*W)^2); loads weights trained with the seed's model.
     Seed,
     /// Cross-attention and feed-forward only: O(H*W*N). The default for new models.
+    #[default]
     Cross,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PositionalEncodingConfig {
     #[serde(rename = "type")]
@@ -79,16 +155,17 @@ pub struct PositionalEncodingConfig {
     pub fourier_sigma: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PositionalEncodingKind {
     /// Fixed log-spaced sin/cos bands (seed section 2.2).
+    #[default]
     Sinusoidal,
     /// Learnable Gaussian random Fourier features (Tancik et al. 2020).
     GaussianFourier,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArchitectureConfig {
     pub feedforward_dim: i64,
@@ -112,7 +189,7 @@ pub enum InterpolationPrior {
     Linear,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SkipConfig {
     pub enabled: bool,
@@ -150,6 +227,16 @@ pub struct TrainingConfig {
     pub resample_fraction: f64,
     /// Sample count range `[min, max]` of freshly sampled examples.
     pub sample_counts: [u32; 2],
+    /// Temporal family: frames per training clip (each one optimisation step)...
+    #[serde(default = "default_clip_frames")]
+    pub clip_frames: u32,
+    /// ...after this many frames run without training, so the clip starts with history.
+    #[serde(default)]
+    pub clip_warmup_frames: u32,
+}
+
+fn default_clip_frames() -> u32 {
+    8
 }
 
 /// How coordinates are chosen (seed section 3.3).
@@ -172,6 +259,18 @@ pub struct SamplingConfig {
     /// How the hybrid strategy places its non-importance share.
     #[serde(default)]
     pub hybrid_spread: HybridSpread,
+    /// `space_time` only: how much a pixel's sample age raises its importance weight.
+    /// The weight is `importance * (1 + age_weight * min(age, age_cap) / age_cap)`, age
+    /// being the masks since a sample last landed on the pixel; 0 ignores age.
+    #[serde(default)]
+    pub age_weight: f64,
+    /// `space_time` only: the age (in masks) at which the age factor stops growing.
+    #[serde(default = "default_age_cap")]
+    pub age_cap: u32,
+}
+
+fn default_age_cap() -> u32 {
+    32
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +292,9 @@ pub enum SamplingStrategy {
     Stratified,
     ImportanceOnly,
     Hybrid,
+    /// One sample per cell, each cell's offset stepping through its own low-discrepancy
+    /// sequence frame by frame, plus an importance share weighted by sample age.
+    SpaceTime,
 }
 
 /// When the sampling mask is renewed (seed section 3.4).
@@ -211,6 +313,8 @@ pub enum MaskUpdateMode {
     Fixed,
     Adaptive,
     QualityBased,
+    /// A new mask after every frame (for samplers whose pattern moves frame by frame).
+    EveryFrame,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

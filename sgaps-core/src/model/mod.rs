@@ -1,5 +1,9 @@
-//! The Sparse Pixel Transformer on libtorch (tch), one file per building block, and
-//! [`Model`]: the network with its weights on a device.
+//! The two model families on libtorch (tch), one file per building block, and
+//! [`Model`]: a network with its weights on a device.
+//!
+//! - The seed's Sparse Pixel Transformer (`spt.rs` and its blocks): one frame's samples.
+//! - The temporal U-Net (`temporal_net.rs`): the samples and the session's history,
+//!   rasterized by [`crate::temporal::SessionMemory`].
 
 mod attention;
 mod batch;
@@ -8,6 +12,7 @@ mod positional_encoding;
 mod refine_head;
 mod spt;
 mod state_encoder;
+mod temporal_net;
 mod transformer;
 mod weights;
 
@@ -19,8 +24,10 @@ pub use batch::{FrameInput, SparseBatch};
 pub use flops::forward_flops;
 pub use attention::head_mean_entropy;
 pub use spt::{AttentionOutput, SparsePixelTransformer, SptOutput};
+pub use temporal_net::{temporal_flops, TemporalNet, TemporalOutput};
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, ModelFamily};
+use crate::temporal::TemporalInputs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -40,12 +47,18 @@ pub enum ModelError {
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const CONFIG_FILE: &str = "config.json";
 
-/// A Sparse Pixel Transformer with its weights on one device, in one precision.
+/// A network of either family with its weights on one device, in one precision.
 #[derive(Debug)]
 pub struct Model {
     vs: VarStore,
-    spt: SparsePixelTransformer,
+    network: Network,
     kind: Kind,
+}
+
+#[derive(Debug)]
+enum Network {
+    Spt(SparsePixelTransformer),
+    Temporal(TemporalNet),
 }
 
 impl Model {
@@ -66,8 +79,11 @@ impl Model {
     fn build(config: &ModelConfig, device: Device) -> Result<Model, ModelError> {
         config.validate().map_err(|(key, message)| ModelError::Config { key, message })?;
         let vs = VarStore::new(device);
-        let spt = SparsePixelTransformer::new(&vs.root(), config);
-        Ok(Model { vs, spt, kind: Kind::Float })
+        let network = match config.family {
+            ModelFamily::Spt => Network::Spt(SparsePixelTransformer::new(&vs.root(), config)),
+            ModelFamily::Temporal => Network::Temporal(TemporalNet::new(&vs.root(), config)),
+        };
+        Ok(Model { vs, network, kind: Kind::Float })
     }
 
     /// Builds the model `config` describes and loads `weights` strictly, whatever
@@ -126,11 +142,30 @@ impl Model {
     }
 
     pub fn config(&self) -> &ModelConfig {
-        self.spt.config()
+        match &self.network {
+            Network::Spt(spt) => spt.config(),
+            Network::Temporal(net) => net.config(),
+        }
     }
 
-    pub fn network(&self) -> &SparsePixelTransformer {
-        &self.spt
+    pub fn family(&self) -> ModelFamily {
+        self.config().family
+    }
+
+    /// The transformer, for a model of the SPT family.
+    pub fn spt(&self) -> Option<&SparsePixelTransformer> {
+        match &self.network {
+            Network::Spt(spt) => Some(spt),
+            Network::Temporal(_) => None,
+        }
+    }
+
+    /// The U-Net, for a model of the temporal family.
+    pub fn temporal(&self) -> Option<&TemporalNet> {
+        match &self.network {
+            Network::Temporal(net) => Some(net),
+            Network::Spt(_) => None,
+        }
     }
 
     pub fn var_store(&self) -> &VarStore {
@@ -141,6 +176,9 @@ impl Model {
     /// resolution without autograd. Bad input and libtorch failures (out of memory, say)
     /// come back as errors, never as a panic.
     pub fn infer(&self, frames: &[FrameInput], extra: AttentionOutput) -> Result<SptOutput, ModelError> {
+        if self.spt().is_none() {
+            return Err(ModelError::Input("a temporal model reconstructs from TemporalInputs (infer_temporal)".into()));
+        }
         let batch = SparseBatch::new(frames, self.config(), self.device(), self.kind)?;
         let (height, width) = self.config().height_width();
         self.infer_batch(&batch, height, width, extra)
@@ -157,13 +195,51 @@ impl Model {
         if height <= 0 || width <= 0 {
             return Err(ModelError::Input(format!("resolution {width}x{height} is empty")));
         }
-        // tch panics on libtorch errors; this is the one place they become values.
+        let spt = self.spt().ok_or_else(|| ModelError::Input("infer_batch takes an SPT model".into()))?;
+        // tch panics on libtorch errors; this is one of the places they become values.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _guard = tch::no_grad_guard();
-            self.spt.forward(batch, height, width, extra, false)
+            spt.forward(batch, height, width, extra, false)
         }))
         .map_err(|panic| ModelError::Torch(panic_message(panic)))
     }
+
+    /// Inference of the temporal family: one frame per `inputs` (planes at the model's
+    /// resolution) with its state vector (at most `max_state_dim` entries; the rest is
+    /// padded with the sentinel). Libtorch failures come back as errors.
+    pub fn infer_temporal(&self, inputs: &[&TemporalInputs], states: &[&[f32]]) -> Result<TemporalOutput, ModelError> {
+        let net = self.temporal().ok_or_else(|| ModelError::Input("infer_temporal takes a temporal model".into()))?;
+        let (height, width) = self.config().height_width();
+        if let Some(bad) = inputs.iter().find(|i| (i.width as i64, i.height as i64) != (width, height)) {
+            return Err(ModelError::Input(format!("inputs are {}x{}, the model works at {width}x{height}", bad.width, bad.height)));
+        }
+        if inputs.is_empty() || inputs.len() != states.len() {
+            return Err(ModelError::Input(format!("{} inputs and {} state vectors", inputs.len(), states.len())));
+        }
+        let (planes, state) = temporal_batch(inputs, states, self.config());
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _guard = tch::no_grad_guard();
+            let options = (self.kind, self.device());
+            net.forward(&planes.to_device(options.1).to_kind(options.0), &state.to_device(options.1).to_kind(options.0))
+        }))
+        .map_err(|panic| ModelError::Torch(panic_message(panic)))
+    }
+}
+
+/// The batch tensors of the temporal family on the CPU: `[B, PLANES, H, W]` and
+/// `[B, max_state_dim]` (extra state entries are cut off, missing ones are the sentinel).
+pub fn temporal_batch(inputs: &[&TemporalInputs], states: &[&[f32]], config: &ModelConfig) -> (tch::Tensor, tch::Tensor) {
+    let (h, w) = (inputs[0].height as i64, inputs[0].width as i64);
+    let planes: Vec<f32> = inputs.iter().flat_map(|i| i.planes.iter().copied()).collect();
+    let planes = tch::Tensor::from_slice(&planes).view([inputs.len() as i64, crate::temporal::PLANES as i64, h, w]);
+    let s = config.max_state_dim as usize;
+    let mut state = vec![config.sentinel_value; inputs.len() * s];
+    for (row, values) in states.iter().enumerate() {
+        let n = values.len().min(s);
+        state[row * s..row * s + n].copy_from_slice(&values[..n]);
+    }
+    let state = tch::Tensor::from_slice(&state).view([inputs.len() as i64, s as i64]);
+    (planes, state)
 }
 
 /// Every weight initialisation draws from libtorch's one global generator; taking

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use tch::{Device, Kind};
 
-use crate::config::ModelConfig;
+use crate::config::{ModelConfig, ModelFamily};
 use crate::model::{Model, ModelError, WEIGHTS_FILE};
 
 pub const DEFAULT_KEY: &str = "default";
@@ -25,6 +25,8 @@ pub struct LoadedCheckpoint {
     pub loaded: bool,
     /// Identifies the weights: `{key}-{hash of the file's identity}`, or `untrained`.
     pub version: String,
+    /// The model's family: which reconstruction path the engine takes.
+    pub family: ModelFamily,
     /// Locked for each forward pass: tch tensors are `Send` but not `Sync`, and on a
     /// CPU one pass already uses every core, so passes on one model take turns.
     pub model: Arc<Mutex<Model>>,
@@ -145,6 +147,7 @@ impl CheckpointStore {
                     key: key.to_string(),
                     loaded: true,
                     version: format!("{key}-{:08x}", version_hash(stamp)),
+                    family: model.family(),
                     model: Arc::new(Mutex::new(model)),
                 }
             }
@@ -156,6 +159,7 @@ impl CheckpointStore {
                     key: key.to_string(),
                     loaded: false,
                     version: "untrained".into(),
+                    family: model.family(),
                     model: Arc::new(Mutex::new(model)),
                 }
             }

@@ -19,9 +19,10 @@ use super::importance::importance_from_entropy;
 use super::mask_scheduler::MaskScheduler;
 use super::sampler::Sampler;
 use super::session::{FrameResult, Session, SessionId, SessionParams, SessionStats};
-use crate::config::{Config, MaskUpdateMode};
+use crate::config::{Config, MaskUpdateMode, ModelFamily};
 use crate::device::{describe, resolve_device, resolve_kind};
 use crate::model::{AttentionOutput, FrameInput, Model, ModelError};
+use crate::temporal::{SessionMemory, TemporalInputs};
 
 /// How many models stay loaded at once.
 const LOADED_MODELS: usize = 4;
@@ -135,12 +136,15 @@ impl Engine {
         let sampler = Sampler::new(&self.config.sampling, width, height, seed)
             .map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
         let initial_coordinates = sampler.initial(sample_count).map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
-        let session = Session::new(
+        let mut session = Session::new(
             params.clone(),
             sampler,
             MaskScheduler::new(&self.config.mask_update),
             initial_coordinates.clone(),
         );
+        if let Some(temporal) = &model_config.temporal {
+            session.memory = Some(SessionMemory::new(temporal, width, height));
+        }
         self.sessions.lock().expect("sessions lock").insert(session_id, Arc::new(Mutex::new(session)));
         tracing::info!(session_id, key = %params.checkpoint_key, loaded = params.checkpoint_loaded, "session started");
         Ok(SessionStart { params, initial_coordinates })
@@ -174,28 +178,49 @@ impl Engine {
             }
         }
         for (checkpoint, members) in groups {
-            let started = Instant::now();
-            let detail_weight = self.config.sampling.importance_detail_weight as f32;
-            let reconstructed = reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1), detail_weight);
-            let inference_ms = started.elapsed().as_secs_f64() * 1e3;
-            match reconstructed {
-                Ok(outputs) => {
-                    for (&i, (image, importance)) in members.iter().zip(outputs) {
-                        let session = sessions[i].as_ref().expect("prepared");
-                        let mut session = session.lock().expect("session lock");
-                        let result = session.finish_frame(&frames[i].1, image, importance, members.len(), inference_ms);
-                        results[i] = Some(Ok(result));
+            // A session's history must see its frames one after another: a session with
+            // two frames in this batch has the second in a later pass.
+            for members in one_frame_per_session(&members, &frames) {
+                let started = Instant::now();
+                let reconstructed = match checkpoint.family {
+                    ModelFamily::Spt => {
+                        let detail_weight = self.config.sampling.importance_detail_weight as f32;
+                        reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1), detail_weight)
                     }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, frames = members.len(), "forward pass failed");
-                    for &i in &members {
-                        results[i] = Some(Err(EngineError::Model(ModelError::Torch(e.to_string()))));
+                    ModelFamily::Temporal => {
+                        let sessions: Vec<&Arc<Mutex<Session>>> = members.iter().map(|&i| sessions[i].as_ref().expect("prepared")).collect();
+                        reconstruct_temporal(&checkpoint, &sessions, members.iter().map(|&i| &frames[i].1))
+                    }
+                };
+                let inference_ms = started.elapsed().as_secs_f64() * 1e3;
+                match reconstructed {
+                    Ok(outputs) => {
+                        for (&i, (image, importance)) in members.iter().zip(outputs) {
+                            let session = sessions[i].as_ref().expect("prepared");
+                            let mut session = session.lock().expect("session lock");
+                            let result = session.finish_frame(&frames[i].1, image, importance, members.len(), inference_ms);
+                            results[i] = Some(Ok(result));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, frames = members.len(), "forward pass failed");
+                        for &i in &members {
+                            results[i] = Some(Err(EngineError::Model(ModelError::Torch(e.to_string()))));
+                        }
                     }
                 }
             }
         }
         results.into_iter().map(|r| r.expect("every frame answered")).collect()
+    }
+
+    /// Drops the history of `session` (temporal models): the next frame starts afresh,
+    /// as after a scene cut. A no-op for single-frame models.
+    pub fn reset_session(&self, session: SessionId) -> Result<(), EngineError> {
+        if let Some(memory) = self.session(session)?.lock().expect("session lock").memory.as_mut() {
+            memory.reset();
+        }
+        Ok(())
     }
 
     /// The coordinates `session` currently samples at.
@@ -282,4 +307,73 @@ fn reconstruct<'a>(
             (image, importance)
         })
         .collect())
+}
+
+/// `members` split into passes in which each session appears once, in frame order.
+fn one_frame_per_session(members: &[usize], frames: &[(SessionId, Frame)]) -> Vec<Vec<usize>> {
+    let mut passes: Vec<Vec<usize>> = Vec::new();
+    for &i in members {
+        let session = frames[i].0;
+        match passes.iter_mut().find(|pass| pass.iter().all(|&j| frames[j].0 != session)) {
+            Some(pass) => pass.push(i),
+            None => passes.push(vec![i]),
+        }
+    }
+    passes
+}
+
+/// One forward pass of the temporal family: each session's memory takes in its frame
+/// and gives the network's planes; after the pass each memory keeps its reconstruction.
+/// The importance is the predicted error map.
+fn reconstruct_temporal<'a>(
+    checkpoint: &LoadedCheckpoint,
+    sessions: &[&Arc<Mutex<Session>>],
+    frames: impl Iterator<Item = &'a Frame>,
+) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
+    let frames: Vec<&Frame> = frames.collect();
+    let model = checkpoint.model.lock().expect("model lock");
+    let config = model.config().clone();
+    let temporal = config.temporal.as_ref().expect("a temporal model has its config");
+    let [width, height] = config.resolution.map(|d| d as usize);
+    let inputs: Vec<TemporalInputs> = sessions
+        .iter()
+        .zip(&frames)
+        .map(|(session, frame)| {
+            let mut session = session.lock().expect("session lock");
+            let memory = session.memory.get_or_insert_with(|| SessionMemory::new(temporal, width, height));
+            if memory.resolution() != (width, height) {
+                *memory = SessionMemory::new(temporal, width, height);
+            }
+            memory.observe(frame.frame_id, frame.timestamp, &frame.raw_pixels()).0
+        })
+        .collect();
+    let input_refs: Vec<&TemporalInputs> = inputs.iter().collect();
+    let states: Vec<&[f32]> = frames.iter().map(|f| f.state.as_slice()).collect();
+    let output = model.infer_temporal(&input_refs, &states)?;
+    drop(model);
+    let reconstruction = tensor_rows(&output.reconstruction);
+    let error = tensor_rows(&output.predicted_error);
+    Ok(sessions
+        .iter()
+        .zip(reconstruction.into_iter().zip(error))
+        .map(|(session, (values, error))| {
+            let image = GrayImage::from_fn(width as u32, height as u32, |x, y| {
+                image::Luma([(values[y as usize * width + x as usize] * 255.0).round().clamp(0.0, 255.0) as u8])
+            });
+            let importance = super::importance::Importance::from_predicted_error(width, height, &error);
+            if let Some(memory) = session.lock().expect("session lock").memory.as_mut() {
+                memory.remember(values);
+            }
+            (image, importance)
+        })
+        .collect())
+}
+
+/// `[B, 1, H, W]` -> one row-major `Vec<f32>` per frame.
+fn tensor_rows(tensor: &tch::Tensor) -> Vec<Vec<f32>> {
+    let b = tensor.size()[0];
+    let flat = Vec::<f32>::try_from(tensor.to_kind(tch::Kind::Float).to_device(tch::Device::Cpu).view([b, -1])
+        .flatten(0, -1)).expect("float tensor");
+    let n = flat.len() / b as usize;
+    flat.chunks(n).map(|c| c.to_vec()).collect()
 }

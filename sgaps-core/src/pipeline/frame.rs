@@ -85,6 +85,11 @@ impl Frame {
         Ok(())
     }
 
+    /// Pixels as (u, v, value 0..=255), as they were sent.
+    pub fn raw_pixels(&self) -> Vec<[f32; 3]> {
+        self.pixels.iter().map(|p| [p.u, p.v, p.value]).collect()
+    }
+
     /// Pixels as the model takes them: (u, v, value / 255).
     pub fn model_pixels(&self) -> Vec<[f32; 3]> {
         self.pixels.iter().map(|p| [p.u, p.v, p.value / 255.0]).collect()

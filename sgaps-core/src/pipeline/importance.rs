@@ -58,6 +58,12 @@ impl Importance {
         Importance::from_values(width, height, values, mean_entropy)
     }
 
+    /// Normalises a predicted error map (row-major, `width * height`) to [0, 1]: the
+    /// temporal model's importance. `stats.entropy` then holds the mean predicted error.
+    pub fn from_predicted_error(width: usize, height: usize, error: &[f32]) -> Importance {
+        Importance::from_entropy(width, height, error)
+    }
+
     /// `(1 - weight) * self + weight * detail(reconstruction)`, renormalised; `self` when
     /// `weight` is 0. The reconstruction must have the map's size.
     pub fn blend_detail(self, reconstruction: &GrayImage, weight: f32) -> Importance {

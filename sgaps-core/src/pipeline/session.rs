@@ -10,6 +10,7 @@ use super::importance::Importance;
 use super::mask_scheduler::MaskScheduler;
 use super::sampler::Sampler;
 use crate::metrics::{psnr_at, resized_to, FrameQuality};
+use crate::temporal::SessionMemory;
 
 pub type SessionId = u64;
 
@@ -78,6 +79,8 @@ pub(crate) struct Session {
     pub scheduler: MaskScheduler,
     /// The coordinates the client currently samples at.
     pub coordinates: Vec<[f32; 2]>,
+    /// History for temporal models; `None` for single-frame models.
+    pub memory: Option<SessionMemory>,
     stats: SessionStats,
     sample_psnr_sum: f64,
     psnr_sum: f64,
@@ -91,6 +94,7 @@ impl Session {
             sampler,
             scheduler,
             coordinates,
+            memory: None,
             stats: SessionStats::default(),
             sample_psnr_sum: 0.0,
             psnr_sum: 0.0,

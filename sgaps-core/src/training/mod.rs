@@ -8,12 +8,17 @@
 //! - [`batches`]: examples sorted by pixel count into padded batches.
 //! - [`loss`], [`schedule`]: sampled-pixel and full-frame L2; cosine learning rate.
 //! - [`trainer`]: the loop, validation, best and last checkpoints, TensorBoard.
+//! - [`clips`], [`temporal_trainer`], [`adamw`]: the temporal family's rollouts on
+//!   clips, with an optimiser whose moments resume exactly.
 
+mod adamw;
 mod batches;
+pub mod clips;
 pub mod dataset;
 mod loss;
 mod positions;
 mod schedule;
+mod temporal_trainer;
 mod trainer;
 
 pub use dataset::{load_training_set, TrainingFrame, TrainingSet};

@@ -20,7 +20,7 @@ use super::loss::{full_frame_loss, sampled_pixel_loss};
 use super::positions::{choose, recorded_subset, sample_truth, Example, Positions};
 use super::schedule::cosine_learning_rate;
 use crate::baselines::linear_delaunay;
-use crate::config::{Config, SamplingStrategy};
+use crate::config::{Config, ModelFamily, SamplingStrategy};
 use crate::device::{resolve_device, resolve_kind};
 use crate::metrics::{psnr, FrameQuality};
 use crate::model::{AttentionOutput, FrameInput, Model, SparseBatch};
@@ -88,7 +88,12 @@ const SCALAR_EVERY_STEPS: usize = 10;
 /// few enough that validating costs a fraction of an epoch on a CPU.
 const MAX_VALIDATION_FRAMES: usize = 256;
 
+/// Trains one phase of `config.model`: the temporal family on clips
+/// ([`super::temporal_trainer`]), the SPT family here.
 pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMut(&Progress)) -> anyhow::Result<TrainSummary> {
+    if config.model.family == ModelFamily::Temporal {
+        return super::temporal_trainer::train_temporal(config, options, on_progress);
+    }
     let t = &config.training;
     anyhow::ensure!(
         ["val_psnr", "val_ssim", "val_loss"].contains(&t.best_metric.as_str()),
@@ -317,7 +322,7 @@ fn batch_loss(
     let inputs: Vec<FrameInput> =
         batch.iter().map(|e| FrameInput { pixels: &e.visible, state: &frames[e.frame].state }).collect();
     let sparse = SparseBatch::new(&inputs, model.config(), model.device(), Kind::Float)?;
-    let out = model.network().forward(&sparse, height, width, AttentionOutput::None, true);
+    let out = anyhow::Context::context(model.spt(), "the SPT trainer takes an SPT model")?.forward(&sparse, height, width, AttentionOutput::None, true);
     let scored: Vec<&[[f32; 3]]> = batch.iter().map(|e| e.scored.as_slice()).collect();
     let mut loss = sampled_pixel_loss(&out.reconstruction, &scored) * t.sampled_loss_weight;
     if t.full_frame_loss_weight > 0.0 {
