@@ -1,0 +1,3 @@
+// Stub: see UEStub.h.
+#pragma once
+#include "UEStub.h"
