@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Tests of the C ABI from outside Rust, after `cargo test --workspace` (make test): the
 # header matches the crate and compiles as C99 and C++17, a pthreads C test, the C
-# example, the C++ wrapper, the Python binding (pytest) and example, and the C# binding
-# under Mono. Runs under scripts/with-env (the cached venv's python and pip).
+# example, the C++ wrapper, the Python binding (pytest) and example, the C# binding
+# under Mono, and the game-engine plugins without their engines: the Unity package
+# (bindings/unity) against a Unity API stub under Mono, and the Unreal plugin
+# (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the
+# cached venv's python and pip). Each step prints "ok: ..."; the first failure prints
+# "FAILED: <step>" and exits non-zero.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 lib_dir=$root/target/debug
 strict=(-Wall -Wextra -Werror -pedantic)
 link=(-Iinclude -L"$lib_dir" -lsgaps -Wl,-rpath,"$lib_dir")
 passed=0
-step() { printf '\n== %s\n' "$*"; }
+current=
+step() { current=$*; printf '\n== %s\n' "$*"; }
+trap 'echo "FAILED: $current" >&2' ERR
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
 
 step "build libsgaps (debug, shared with cargo test)"
@@ -73,6 +84,104 @@ step "C# binding (bindings/csharp) under Mono"
 mcs -nologo -warnaserror -out:"$work/SgapsTest.exe" bindings/csharp/Runtime/*.cs bindings/csharp/Tests/SgapsTest.cs
 LD_LIBRARY_PATH=$lib_dir mono "$work/SgapsTest.exe" "$work/cs-checkpoints"
 ok "C# binding"
+
+step "Unity package (bindings/unity): package.json, asmdefs, a stable unique GUID .meta for every file and folder"
+python3 scripts/unity-meta.py --check
+# Native plugin importer settings, on a copy with libsgaps staged (Linux x86_64) and
+# stand-ins for the Windows and macOS layouts.
+unity_copy=$work/unity-package
+cp -r bindings/unity "$unity_copy"
+scripts/unity-stage.sh "$lib_dir" "$unity_copy"
+mkdir -p "$unity_copy/Plugins/Windows/x86_64" "$unity_copy/Plugins/macOS"
+touch "$unity_copy/Plugins/Windows/x86_64/sgaps.dll" "$unity_copy/Plugins/macOS/libsgaps.dylib"
+python3 scripts/unity-meta.py "$unity_copy" >/dev/null
+python3 scripts/unity-meta.py --check "$unity_copy"
+python3 - "$unity_copy/Plugins" <<'PY'
+import re, sys
+def enabled(meta, platform):
+    block = re.search(r"Standalone: " + platform + r"\n    second:\n      enabled: (\d)", meta)
+    return block and block.group(1) == "1"
+for path, target, os_name in [("Linux/x86_64/libsgaps.so", "Linux64", "Linux"),
+                              ("Windows/x86_64/sgaps.dll", "Win64", "Windows"), ("macOS/libsgaps.dylib", "OSXUniversal", "OSX")]:
+    meta = open(f"{sys.argv[1]}/{path}.meta").read()
+    others = [p for p in ("Linux64", "OSXUniversal", "Win", "Win64") if p != target]
+    assert "PluginImporter:" in meta and enabled(meta, target), f"{path}: not enabled for {target}"
+    assert not any(enabled(meta, p) for p in others), f"{path}: enabled for another platform"
+    assert f"OS: {os_name}" in meta and "Editor: Editor\n    second:\n      enabled: 1" in meta, f"{path}: Editor settings"
+print("plugin importer settings: Linux64, Win64 and OSXUniversal each only for their own platform and Editor")
+PY
+ok "Unity package metadata and plugin importer settings"
+
+step "Unity package: each assembly compiled alone against the Unity API stub (Tests~/UnityStub)"
+unity=bindings/unity
+stub=$work/unity-stub
+mkdir -p "$stub"
+mcs -nologo -warnaserror -unsafe -target:library -out:"$stub/UnityEngine.dll" "$unity/Tests~/UnityStub/UnityEngine.cs"
+mcs -nologo -warnaserror -target:library -r:"$stub/UnityEngine.dll" -out:"$stub/UnityEditor.dll" "$unity/Tests~/UnityStub/UnityEditor.cs"
+# As the asmdefs say: Sgaps.Native and Sgaps.Driver without UnityEngine.
+mcs -nologo -warnaserror -target:library -out:"$stub/Sgaps.Native.dll" "$unity"/Runtime/Native/*.cs
+mcs -nologo -warnaserror -target:library -r:"$stub/Sgaps.Native.dll" -out:"$stub/Sgaps.Driver.dll" "$unity"/Runtime/Driver/*.cs
+mcs -nologo -warnaserror -unsafe -target:library -r:"$stub/Sgaps.Native.dll" -r:"$stub/Sgaps.Driver.dll" \
+    -r:"$stub/UnityEngine.dll" -out:"$stub/Sgaps.Unity.dll" "$unity"/Runtime/Unity/*.cs
+mcs -nologo -warnaserror -target:library -r:"$stub/Sgaps.Native.dll" -r:"$stub/Sgaps.Driver.dll" -r:"$stub/Sgaps.Unity.dll" \
+    -r:"$stub/UnityEngine.dll" -r:"$stub/UnityEditor.dll" -out:"$stub/Sgaps.Editor.dll" "$unity"/Editor/*.cs
+mcs -nologo -warnaserror -target:library -r:"$stub/Sgaps.Driver.dll" -r:"$stub/Sgaps.Unity.dll" -r:"$stub/UnityEngine.dll" \
+    -out:"$stub/Sample.dll" "$unity/Samples~/Recorder/"*.cs
+ok "Sgaps.Native, Sgaps.Driver (no UnityEngine), Sgaps.Unity, Sgaps.Editor and the sample"
+
+step "Unity package: headless tests under Mono against libsgaps, remote mode against sgaps serve"
+python3 "$unity/Tests~/layout.py" include/sgaps.h > "$work/layout.c"
+cc -std=c99 "${strict[@]}" -Iinclude "$work/layout.c" -o "$work/layout"
+"$work/layout" > "$stub/layout.txt"
+mcs -nologo -warnaserror -unsafe -r:"$stub/UnityEngine.dll" -out:"$stub/RecorderTests.exe" "$unity"/Runtime/Native/*.cs \
+    "$unity"/Runtime/Driver/*.cs "$unity"/Runtime/Unity/*.cs "$unity/Tests~/Headless/"*.cs
+cargo build --quiet -p sgaps-server
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RUST_LOG=error target/debug/sgaps serve model=spt_small "model.resolution=[32,24]" sampling.default_sample_count=100 \
+    device=cpu mask_update=fixed server.port="$port" data_root="$work/server-data" \
+    checkpoint_dir="$work/server-checkpoints" &
+server_pid=$!
+for _ in $(seq 300); do
+    (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.2
+done
+(cd "$stub" && LD_LIBRARY_PATH=$lib_dir mono RecorderTests.exe --layout layout.txt \
+    --checkpoints "$work/unity-checkpoints" --server "ws://127.0.0.1:$port/ws/stream")
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+ok "Unity package headless"
+
+step "Unreal plugin (bindings/unreal): the module compiled against stub engine headers, -fno-exceptions -fno-rtti"
+unreal=bindings/unreal
+for source in "$unreal"/Source/Sgaps/Private/*.cpp; do
+    c++ -std=c++17 "${strict[@]}" -fno-exceptions -fno-rtti -Iinclude -I"$unreal/Tests/EngineStub" \
+        -I"$unreal/Source/Sgaps/Public" -c "$source" -o "$work/$(basename "$source").o"
+done
+python3 - "$unreal" <<'PY'
+import json, sys
+plugin = json.load(open(f"{sys.argv[1]}/Sgaps.uplugin"))
+modules = [m["Name"] for m in plugin["Modules"]]
+assert plugin["FileVersion"] == 3 and modules == ["Sgaps"], plugin
+assert all(m["Type"] == "Runtime" for m in plugin["Modules"])
+print("Sgaps.uplugin: one Runtime module, Sgaps")
+PY
+ok "SgapsModule.cpp and SgapsRecorderComponent.cpp"
+
+step "Unreal plugin: Sgaps.Build.cs against a stub ModuleRules; every library it lists exists once staged"
+unreal_copy=$work/unreal-plugin
+cp -r "$unreal" "$unreal_copy"
+scripts/unreal-stage.sh "$lib_dir" "$unreal_copy"
+mcs -nologo -warnaserror -out:"$work/CheckBuildRules.exe" "$unreal/Tests/ModuleRulesStub.cs" \
+    "$unreal/Source/Sgaps/Sgaps.Build.cs" "$unreal/Tests/CheckBuildRules.cs"
+mono "$work/CheckBuildRules.exe" "$unreal_copy"
+ok "Build.cs"
+
+step "Unreal plugin: driver logic with std::thread against libsgaps, exceptions and RTTI off"
+c++ -std=c++17 "${strict[@]}" -fno-exceptions -fno-rtti -pthread -I"$unreal/Source/Sgaps/Public" \
+    "$unreal/Tests/driver_test.cpp" "${link[@]}" -o "$work/unreal_driver_test"
+"$work/unreal_driver_test" "$work/unreal-checkpoints"
+ok "Unreal driver"
 
 echo
 echo "bindings: $passed passed, 0 failed"

@@ -18,7 +18,73 @@ namespace UnityEngine
         public static implicit operator bool(Object obj) { return obj != null && !obj.destroyed; }
     }
 
-    public class Component : Object { }
+    public class Component : Object
+    {
+        public GameObject gameObject { get; internal set; }
+        public Transform transform { get { return gameObject == null ? null : gameObject.transform; } }
+        public T GetComponent<T>() where T : Component { return gameObject == null ? null : gameObject.GetComponent<T>(); }
+    }
+
+    public sealed class GameObject : Object
+    {
+        private readonly List<Component> components = new List<Component>();
+        public GameObject(string name) { transform = AddComponent<Transform>(); }
+        public Transform transform { get; private set; }
+        public T AddComponent<T>() where T : Component, new()
+        {
+            T component = new T { gameObject = this };
+            components.Add(component);
+            return component;
+        }
+        public T GetComponent<T>() where T : Component
+        {
+            foreach (Component c in components) if (c is T) return (T)c;
+            return null;
+        }
+        public static GameObject CreatePrimitive(PrimitiveType type) { return new GameObject(type.ToString()); }
+    }
+
+    public class Transform : Component
+    {
+        public Vector3 position { get; set; }
+        public Quaternion rotation { get; set; }
+    }
+
+    public enum PrimitiveType { Sphere = 0, Capsule = 1, Cylinder = 2, Cube = 3, Plane = 4, Quad = 5 }
+    public enum LightType { Spot = 0, Directional = 1, Point = 2 }
+    public sealed class Light : Behaviour { public LightType type { get; set; } }
+
+    public struct Vector3
+    {
+        public float x, y, z;
+        public Vector3(float x, float y, float z) { this.x = x; this.y = y; this.z = z; }
+    }
+
+    public struct Quaternion
+    {
+        public float x, y, z, w;
+        public static Quaternion Euler(float x, float y, float z) { return new Quaternion(); }
+    }
+
+    public struct Rect
+    {
+        public float x, y, width, height;
+        public Rect(float x, float y, float width, float height) { this.x = x; this.y = y; this.width = width; this.height = height; }
+    }
+
+    public static class Mathf
+    {
+        public static float Sin(float f) { return (float)Math.Sin(f); }
+        public static float Cos(float f) { return (float)Math.Cos(f); }
+    }
+
+    public static class GUI
+    {
+        public static void DrawTexture(Rect position, Texture image) { }
+    }
+
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)]
+    public sealed class RequireComponent : Attribute { public RequireComponent(Type requiredComponent) { } }
     public class Behaviour : Component { public bool enabled { get; set; } }
 
     public class MonoBehaviour : Behaviour
@@ -36,6 +102,8 @@ namespace UnityEngine
     }
 
     public sealed class Coroutine { }
+    public class ScriptableObject : Object { }
+    public sealed class GUILayoutOption { }
     public class YieldInstruction { }
     public sealed class WaitForEndOfFrame : YieldInstruction { }
 

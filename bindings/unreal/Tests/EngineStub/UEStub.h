@@ -92,7 +92,7 @@ struct FLogCategoryStub {};
 extern FLogCategoryStub LogTemp;
 #define DEFINE_LOG_CATEGORY_STATIC(Name, Verbosity, Compile) static FLogCategoryStub Name;
 template <typename... A> void UELogStub(const FLogCategoryStub&, const TCHAR*, A...) {}
-#define UE_LOG(Category, Verbosity, Format, ...) UELogStub(Category, Format, ##__VA_ARGS__)
+#define UE_LOG(Category, Verbosity, ...) UELogStub(Category, __VA_ARGS__)
 
 // --- Delegates -------------------------------------------------------------------------
 struct FDelegateHandle {
