@@ -90,7 +90,7 @@ def assets(package):
     """Every file and folder Unity imports, as paths relative to the package."""
     found = []
 
-    def walk(folder, in_samples):
+    def walk(folder):
         for entry in sorted(folder.iterdir()):
             name = entry.name
             if name.startswith(".") or name.endswith(".meta"):
@@ -98,13 +98,13 @@ def assets(package):
             relative = entry.relative_to(package).as_posix()
             if name.endswith("~"):
                 if name == "Samples~" and folder == package:
-                    walk(entry, True)  # its contents travel with their metas
+                    walk(entry)  # its contents travel with their metas
                 continue
             found.append(relative)
             if entry.is_dir():
-                walk(entry, in_samples)
+                walk(entry)
 
-    walk(package, False)
+    walk(package)
     return found
 
 
