@@ -28,6 +28,8 @@ impl MaskScheduler {
     ///   otherwise every `max_interval` frames.
     /// - `quality_based`: below `low_quality_threshold` at once, above
     ///   `high_quality_threshold` every 10 frames, in between every 5 (the seed's rule).
+    /// - `every_frame`: after every frame, whatever the quality (the `space_time` sampler
+    ///   moves its samples each frame, so a kept mask would freeze its pattern).
     pub fn observe(&mut self, quality_db: f64) -> bool {
         self.frames_since_update += 1;
         let since = self.frames_since_update;
@@ -48,6 +50,7 @@ impl MaskScheduler {
                 };
                 since >= interval
             }
+            MaskUpdateMode::EveryFrame => true,
         };
         if update {
             self.frames_since_update = 0;
@@ -108,6 +111,13 @@ mod tests {
         assert_eq!(updates(&mut scheduler("quality_based"), &[10.0; 4]), vec![1, 2, 3, 4]);
         assert_eq!(updates(&mut scheduler("quality_based"), &[26.0; 20]), vec![5, 10, 15, 20]);
         assert_eq!(updates(&mut scheduler("quality_based"), &[35.0; 20]), vec![10, 20]);
+    }
+
+    #[test]
+    fn every_frame_renews_on_every_frame_whatever_the_quality() {
+        let mut s = scheduler("every_frame");
+        assert_eq!(s.mode(), MaskUpdateMode::EveryFrame);
+        assert_eq!(updates(&mut s, &[10.0, 40.0, 25.0, 99.0, 0.0]), vec![1, 2, 3, 4, 5]);
     }
 
     #[test]

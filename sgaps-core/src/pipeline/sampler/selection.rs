@@ -80,6 +80,11 @@ impl Selection {
             .collect()
     }
 
+    /// The chosen pixels, in the order they were chosen.
+    pub fn into_pixels(self) -> Vec<usize> {
+        self.pixels
+    }
+
     /// Adds candidates until `target` pixels are chosen; returns those that were too close.
     fn add_until(
         &mut self,
