@@ -230,7 +230,8 @@ pub struct TrainingConfig {
     /// Temporal family: frames per training clip (each one optimisation step)...
     #[serde(default = "default_clip_frames")]
     pub clip_frames: u32,
-    /// ...after this many frames run without training, so the clip starts with history.
+    /// ...after up to this many frames (drawn per step) run without training, so clips
+    /// start with histories of every length.
     #[serde(default)]
     pub clip_warmup_frames: u32,
 }

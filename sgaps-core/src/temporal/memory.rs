@@ -19,7 +19,7 @@
 
 use super::inputs::{Plane, TemporalInputs};
 use super::push_pull::{push_pull, Sparse};
-use super::scroll::{estimate_shift, shifted, GridSample, Shift};
+use super::scroll::{estimate_shift_near, shifted, GridSample, Shift};
 use crate::config::TemporalConfig;
 
 /// Age (frames) of a pixel never observed.
@@ -61,6 +61,8 @@ pub struct SessionMemory {
     /// Samples averaged into the canvas value since it last changed (anti-aliasing).
     count: Vec<u16>,
     previous: Option<Vec<f32>>,
+    /// The scroll per frame last estimated: where the next search is centred.
+    last_shift: Shift,
     last: Option<(u64, f64)>,
     pending_reset: Option<Reset>,
     resets: u64,
@@ -77,6 +79,7 @@ impl SessionMemory {
             age: vec![NEVER; n],
             count: vec![0; n],
             previous: None,
+            last_shift: Shift::default(),
             last: None,
             pending_reset: None,
             resets: 0,
@@ -113,8 +116,11 @@ impl SessionMemory {
         // Follow the scroll, then see which samples the moved history contradicts.
         let mut shift = Shift::default();
         if let (Some(previous), true) = (&self.previous, elapsed > 0) {
-            let radius = self.config.max_shift * elapsed.min(3) as i32;
-            shift = estimate_shift(previous, w, h, &samples, radius).0;
+            // Around the last frame's scroll, scaled by the frames elapsed.
+            let k = elapsed.min(3) as i32;
+            let expected = Shift { dx: self.last_shift.dx * k, dy: self.last_shift.dy * k };
+            shift = estimate_shift_near(previous, w, h, &samples, self.config.max_shift * k, expected).0;
+            self.last_shift = Shift { dx: shift.dx / k, dy: shift.dy / k };
         }
         self.move_history(shift);
         if reset.is_none() && self.is_scene_cut(&samples) {
@@ -156,6 +162,7 @@ impl SessionMemory {
     }
 
     fn clear(&mut self) {
+        self.last_shift = Shift::default();
         self.canvas.fill(0.0);
         self.age.fill(NEVER);
         self.count.fill(0);
@@ -318,11 +325,15 @@ mod tests {
         TemporalConfig::default()
     }
 
-    /// A horizontally scrolling texture, `offset` pixels to the right.
+    /// A horizontally scrolling random texture (no shift of it looks like another),
+    /// `offset` pixels to the right.
     fn scene(x: f32, y: f32, offset: f32) -> f32 {
-        let x = (x - offset).floor();
-        let y = y.floor();
-        (((x as i32 * 13 + y as i32 * 7) % 11) as f32) / 10.0
+        let (x, y) = ((x - offset).floor() as i64, y.floor() as i64);
+        let mut h = (x.wrapping_mul(0x9E37_79B9) ^ y.wrapping_mul(0x85EB_CA6B)) as u64;
+        h ^= h >> 15;
+        h = h.wrapping_mul(0x2C1B_3C6D);
+        h ^= h >> 12;
+        (h % 11) as f32 / 10.0
     }
 
     /// Samples of the scene on a jittered grid of `count` points.

@@ -116,7 +116,7 @@ mod tests {
         restored.load(&dir.path().join("adam.safetensors"), 20, tch::Device::Cpu).unwrap();
         step(&mut adam);
         let original = w.double_value(&[0]);
-        tch::no_grad(|| w.shallow_clone().fill_(before));
+        tch::no_grad(|| drop(w.shallow_clone().fill_(before)));
         step(&mut restored);
         assert_eq!(w.double_value(&[0]), original);
         for _ in 0..300 {

@@ -84,8 +84,10 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
     let frames_per_step = batch * t.clip_frames as usize;
     let steps_per_epoch = (t.frames_per_epoch as usize).max(frames_per_step) / frames_per_step;
     let total_steps = steps_per_epoch * t.epochs as usize;
-    let starts = clip_starts(&clips.train, (t.clip_warmup_frames + t.clip_frames) as usize);
-    anyhow::ensure!(!starts.is_empty(), "no recorded session is long enough for a clip of {} frames", t.clip_warmup_frames + t.clip_frames);
+    // Clip starts per warm-up length: starts[w] leaves room for w + clip_frames frames.
+    let starts: Vec<Vec<(usize, usize)>> =
+        (0..=t.clip_warmup_frames).map(|w| clip_starts(&clips.train, (w + t.clip_frames) as usize)).collect();
+    anyhow::ensure!(!starts[0].is_empty(), "no recorded session is long enough for a clip of {} frames", t.clip_frames);
     let mut summary = TrainSummary {
         train_frames: clips.train_frames(),
         validation_frames: clips.validation_frames(),
@@ -101,9 +103,15 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
         let started = Instant::now();
         let (mut frames_seen, mut loss_sum, mut losses) = (0usize, 0.0, 0usize);
         for step_in_epoch in 0..steps_per_epoch {
-            let chosen: Vec<(usize, usize)> = (0..batch).map(|_| starts[rng.random_range(0..starts.len())]).collect();
+            // A random warm-up, as long as the sessions allow: the model meets session
+            // starts and long histories alike.
+            let drawn = rng.random_range(0..=t.clip_warmup_frames) as usize;
+            let warmup = (0..=drawn).rev().find(|&w| !starts[w].is_empty()).unwrap_or(0);
+            let candidates = &starts[warmup];
+            let chosen: Vec<(usize, usize)> = (0..batch).map(|_| candidates[rng.random_range(0..candidates.len())]).collect();
             let mut rollout = Rollout::new(&clips.train, &chosen, config, &mut rng)?;
-            for _ in 0..t.clip_warmup_frames {
+            rollout.warmup = warmup;
+            for _ in 0..rollout.warmup {
                 tch::no_grad(|| rollout.advance(&model, None));
             }
             let mut clip_loss = 0.0;
@@ -143,6 +151,8 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
         events.add_scalar("val/ssim", validation.ssim as f32, step)?;
         events.add_scalar("val/interpolation_psnr", validation.current_psnr as f32, step)?;
         events.add_scalar("val/union_psnr", validation.union_psnr as f32, step)?;
+        events.add_scalar("val/canvas_psnr", validation.canvas_psnr as f32, step)?;
+        events.add_scalar("val/warped_previous_psnr", validation.previous_psnr as f32, step)?;
         if let Some(picture) = &validation.picture {
             events.add_image("val/truth_reconstruction_importance", picture, step)?;
         }
@@ -156,6 +166,7 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
             val_ssim = validation.ssim,
             interpolation_psnr = validation.current_psnr,
             union_psnr = validation.union_psnr,
+            canvas_psnr = validation.canvas_psnr,
             improved,
             "epoch done"
         );
@@ -187,6 +198,8 @@ fn clip_starts(sequences: &[Sequence], length: usize) -> Vec<(usize, usize)> {
 /// Several clips stepped together: per clip its memory, sampler and position.
 struct Rollout<'a> {
     clips: Vec<ClipState<'a>>,
+    /// Frames to run without training first.
+    warmup: usize,
     state_dropped: Vec<bool>,
     config: &'a Config,
 }
@@ -234,7 +247,7 @@ impl<'a> Rollout<'a> {
             });
             state_dropped.push(rng.random_bool(STATE_DROPOUT));
         }
-        Ok(Rollout { clips, state_dropped, config })
+        Ok(Rollout { clips, warmup: 0, state_dropped, config })
     }
 
     /// Runs one frame of every clip; with an optimiser, trains on it and returns the loss.
@@ -317,8 +330,11 @@ struct Validation {
     ssim: f64,
     /// The same frames from their own samples alone (push-pull interpolation).
     current_psnr: f64,
-    /// ... and from the union of the recent frames' samples.
+    /// ... and the candidates the model blends: the recent union's interpolation, the
+    /// canvas, the warped previous reconstruction.
     union_psnr: f64,
+    canvas_psnr: f64,
+    previous_psnr: f64,
     picture: Option<image::RgbImage>,
 }
 
@@ -332,7 +348,7 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
     let to_image = |values: &[f32]| {
         image::GrayImage::from_fn(w, h, |x, y| image::Luma([(values[(y * w + x) as usize] * 255.0).round().clamp(0.0, 255.0) as u8]))
     };
-    let (mut sums, mut n) = ([0.0f64; 4], 0usize);
+    let (mut sums, mut n) = ([0.0f64; 6], 0usize);
     let mut picture = None;
     for (s, sequence) in sequences.iter().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(config.seed ^ s as u64);
@@ -347,6 +363,8 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
             sums[1] += model_quality.ssim;
             sums[2] += quality(&to_image(step.inputs[0].plane(Plane::InterpolatedCurrent)))?.psnr.min(100.0);
             sums[3] += quality(&to_image(step.inputs[0].plane(Plane::InterpolatedUnion)))?.psnr.min(100.0);
+            sums[4] += quality(&to_image(step.inputs[0].plane(Plane::Canvas)))?.psnr.min(100.0);
+            sums[5] += quality(&to_image(step.inputs[0].plane(Plane::WarpedPrevious)))?.psnr.min(100.0);
             n += 1;
             if s == 0 {
                 let heat = importance_heatmap(&step.importance[0].map)?;
@@ -355,5 +373,5 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
         }
     }
     let mean = |x: f64| if n > 0 { x / n as f64 } else { f64::NAN };
-    Ok(Validation { psnr: mean(sums[0]), ssim: mean(sums[1]), current_psnr: mean(sums[2]), union_psnr: mean(sums[3]), picture })
+    Ok(Validation { psnr: mean(sums[0]), ssim: mean(sums[1]), current_psnr: mean(sums[2]), union_psnr: mean(sums[3]), canvas_psnr: mean(sums[4]), previous_psnr: mean(sums[5]), picture })
 }
