@@ -11,8 +11,11 @@ from the game, and the server records everything to {data_root}/{checkpoint_key}
     python tools/capture.py --game mario-1-1 --frames 3000 --checkpoint-key mario
     python tools/capture.py --game pong --frames 3000 --checkpoint-key atari
 
-Games: mario-W-S (Super Mario Bros world W stage S, via gym-super-mario-bros) and the
-Atari games of ale-py by name (pong, freeway, asterix, qbert, beam_rider, boxing, ...).
+Games: mario-W-S (Super Mario Bros world W stage S, via gym-super-mario-bros, e.g.
+mario-1-1 ... mario-8-4) and every Atari game of ale-py by name, in snake case or as the
+ale-py id spells it (pong, beam_rider or BeamRider, wizard_of_wor, ms_pacman, ...).
+--warmup plays a number of game steps before the first recorded frame, then on until the
+screen moves, to record later in play (held-out episodes).
 """
 
 import argparse
@@ -76,29 +79,63 @@ class Mario:
                 float(i.get("world", 0)), float(i.get("stage", 0)), status, float(i.get("flag_get", False))]
 
 
+def atari_id(name):
+    """The ale-py environment id for a game name in any spelling: beam_rider, BeamRider,
+    beamrider and ALE/BeamRider-v5 all name ALE/BeamRider-v5."""
+    import ale_py
+    import gymnasium
+
+    gymnasium.register_envs(ale_py)
+    ids = {key[4:-3].lower(): key for key in gymnasium.registry if key.startswith("ALE/") and key.endswith("-v5")}
+    wanted = name.removeprefix("ALE/").removesuffix("-v5").replace("_", "").replace("-", "").lower()
+    if wanted not in ids:
+        sys.exit(f"capture: unknown game {name!r}; mario-W-S or one of: {', '.join(sorted(ids))}")
+    return ids[wanted]
+
+
 class Atari:
-    """An ale-py game with sticky random actions; the state vector is the first 64
-    bytes of the console's 128-byte RAM, scaled to [0, 1]."""
+    """An ale-py game with sticky random actions (each held for 2 to 10 steps, over the
+    game's own action set); FIRE is pressed at the start and after each lost life in
+    the games that wait for it. The state vector is the first 64 bytes of the console's
+    128-byte RAM, scaled to [0, 1]."""
 
     def __init__(self, name, seed):
-        import ale_py
         import gymnasium
 
-        gymnasium.register_envs(ale_py)
-        env_id = "ALE/" + "".join(part.capitalize() for part in name.split("_")) + "-v5"
-        self.env = gymnasium.make(env_id, obs_type="rgb", frameskip=1, repeat_action_probability=0.25)
+        self.env = gymnasium.make(atari_id(name), obs_type="rgb", frameskip=1, repeat_action_probability=0.25)
+        self.env.action_space.seed(seed)
         self.rng = random.Random(seed)
-        self.frame, _ = self.env.reset(seed=seed)
+        meanings = self.env.unwrapped.get_action_meanings()
+        self.fire = meanings.index("FIRE") if "FIRE" in meanings else None
         self.action, self.hold = 0, 0
+        self.frame, info = self.env.reset(seed=seed)
+        self.lives = info.get("lives", 0)
+        self.press_fire()
+
+    def press_fire(self):
+        # A few steps of FIRE start the games that wait for it (Breakout, Pong's serve, ...).
+        if self.fire is not None:
+            for _ in range(2):
+                self.frame, _, terminated, truncated, info = self.env.step(self.fire)
+                self.lives = info.get("lives", self.lives)
+                if terminated or truncated:
+                    self.frame, info = self.env.reset()
+                    self.lives = info.get("lives", 0)
 
     def step(self):
         if self.hold == 0:
             self.action = self.rng.randrange(self.env.action_space.n)
             self.hold = self.rng.randint(2, 10)
         self.hold -= 1
-        self.frame, _, terminated, truncated, _ = self.env.step(self.action)
+        self.frame, _, terminated, truncated, info = self.env.step(self.action)
+        lives = info.get("lives", self.lives)
         if terminated or truncated:
-            self.frame, _ = self.env.reset()
+            self.frame, info = self.env.reset()
+            self.lives = info.get("lives", 0)
+            self.press_fire()
+        elif lives < self.lives:
+            self.lives = lives
+            self.press_fire()
 
     def gray(self):
         return (self.frame.astype(np.float32) @ LUMA).round().clip(0, 255).astype(np.uint8)
@@ -115,6 +152,23 @@ def make_game(name, seed):
     return Atari(name, seed)
 
 
+def warm_up(game, steps, skip, moving=8):
+    """Plays `steps` game steps, then on until the screen has changed between each of the
+    last `moving` recorded frames (a clip that starts in play, not in a death or start
+    pause), at most 4 * steps more."""
+    for _ in range(steps):
+        game.step()
+    previous, changed = game.gray(), 0
+    for _ in range(4 * steps):
+        if changed >= moving:
+            break
+        for _ in range(skip + 1):
+            game.step()
+        gray = game.gray()
+        changed = changed + 1 if (gray != previous).any() else 0
+        previous = gray
+
+
 def sample(gray, coordinates):
     """The frame's values at (u, v) pixel positions: x = floor(u * W), y = floor(v * H)."""
     height, width = gray.shape
@@ -129,6 +183,8 @@ def parse_coordinates(payload):
 
 def capture(args):
     game = make_game(args.game, args.seed)
+    if args.warmup:
+        warm_up(game, args.warmup, args.skip)
     height, width = game.gray().shape
     url = args.url + (f"?token={args.token}" if args.token else "")
     with connect(url, max_size=None) as ws:
@@ -183,7 +239,7 @@ def capture(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--game", required=True, help="mario-W-S (e.g. mario-1-1) or an Atari name (e.g. pong, beam_rider)")
+    parser.add_argument("--game", required=True, help="mario-W-S (e.g. mario-1-1) or an Atari name (e.g. pong, beam_rider, BeamRider)")
     parser.add_argument("--frames", type=int, default=1000, help="frames to send (default 1000)")
     parser.add_argument("--url", default="ws://127.0.0.1:8000/ws/stream", help="the server's stream endpoint")
     parser.add_argument("--token", help="bearer token when the server has server.auth_token set")
@@ -192,6 +248,7 @@ def main():
     parser.add_argument("--fast", action="store_true", help="send as fast as possible (the server still stores every frame)")
     parser.add_argument("--skip", type=int, default=1, help="game steps between recorded frames (default 1: every other frame)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the policy and the emulator")
+    parser.add_argument("--warmup", type=int, default=0, help="game steps played before the first recorded frame, then on until the screen moves (default 0)")
     parser.add_argument("--progress", action="store_true", help="print progress to stderr")
     capture(parser.parse_args())
 
