@@ -83,7 +83,8 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
     let batch = t.batch_size.max(1) as usize;
     let frames_per_step = batch * t.clip_frames as usize;
     let steps_per_epoch = (t.frames_per_epoch as usize).max(frames_per_step) / frames_per_step;
-    let total_steps = steps_per_epoch * t.epochs as usize;
+    // Optimisation steps: one per trained frame of a clip.
+    let total_steps = steps_per_epoch * t.epochs as usize * t.clip_frames as usize;
     // Clip starts per warm-up length: starts[w] leaves room for w + clip_frames frames.
     let starts: Vec<Vec<(usize, usize)>> =
         (0..=t.clip_warmup_frames).map(|w| clip_starts(&clips.train, (w + t.clip_frames) as usize)).collect();
