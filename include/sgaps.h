@@ -364,6 +364,17 @@ enum SgapsStatus sgaps_session_buffer_sizes(const struct SgapsSession *session,
 enum SgapsStatus sgaps_session_end(const struct SgapsSession *session,
                                    struct SgapsSessionStats *out_stats);
 
+// Drops the session's history: the next frame is reconstructed as if it were the
+// first (temporal models; a no-op for single-frame models). Call it where the game
+// knows the picture starts over: a level load, a menu, a camera cut. The engine also
+// detects scene cuts by itself.
+//
+// Thread safety: any thread, concurrently with calls on other sessions.
+//
+// # Safety
+// `session` must be a live handle.
+enum SgapsStatus sgaps_session_reset(const struct SgapsSession *session);
+
 // Frees a session handle, ending the session first if sgaps_session_end was not
 // called; NULL is ignored. Frees the engine too when its handle was freed already
 // and this was its last session.

@@ -7,8 +7,8 @@
 #   scripts/train-default-model.sh [capture|train|evaluate|all]   (default: all)
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
-# checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB)
-# and 75 minutes of training on 2 CPU cores.
+# checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB),
+# 50 minutes of training and 10 of evaluation on 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,17 +59,19 @@ capture() {
     wait $server || true
 }
 
+# The temporal family, served with space-time sampling renewed every frame.
+MODEL="model=temporal sampling=space_time mask_update=every_frame"
+
 train() {
-    # Phase 2 from new weights: full-frame and sampled-pixel loss, half the examples
-    # sampled afresh on the true frame (grid or stratified, 250-1000 pixels).
-    "$SGAPS" train model=spt_cpu training=phase2 training.learning_rate=5e-4 training.batch_size=8 \
-        training.frames_per_epoch=1000 training.repeats=1 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
-        --checkpoint-key default --run-dir "$RUNS/phase2" --data "$DATA"/train-*.h5
-    # Phase 3 from phase 2's best: half the fresh examples are placed by the adaptive
-    # sampler from the model's own importance; validation runs the same closed loop.
-    "$SGAPS" train model=spt_cpu training=phase3 training.learning_rate=2e-4 training.batch_size=8 \
-        training.frames_per_epoch=400 training.repeats=1 training.epochs=3 checkpoint_dir="$CHECKPOINTS" \
-        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/phase3" --data "$DATA"/train-*.h5
+    # Phase 1 from new weights: clips of the training games on the plain space-time
+    # pattern, 250-1000 samples (2-8 %), the model's own output fed back as history.
+    "$SGAPS" train $MODEL training=temporal training.epochs=16 checkpoint_dir="$CHECKPOINTS" \
+        --checkpoint-key default --run-dir "$RUNS/temporal-p1" --data "$DATA"/train-*.h5
+    # Phase 2 from phase 1's best: closed loop, a quarter of each frame's samples placed
+    # where the model's own predicted error (and sample age) is high, as when serving.
+    "$SGAPS" train $MODEL training=temporal training.phase=2 training.closed_loop=true \
+        training.learning_rate=5e-4 training.epochs=4 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p2" --data "$DATA"/train-*.h5
 }
 
 evaluate() {
@@ -77,8 +79,8 @@ evaluate() {
     for game in $HELDOUT_LEVELS; do files+=(--data "$DATA/heldout-$game.h5"); done
     for game in $TRAIN_ATARI; do files+=(--data "$DATA/heldout-episode-$game.h5"); done
     for game in $HELDOUT_GAMES; do files+=(--data "$DATA/heldout-$game.h5"); done
-    "$SGAPS" evaluate "${files[@]}" --checkpoint-key default --samples 250,500,1000 --max-frames 24 \
-        --out "$RUNS/evaluation" checkpoint_dir="$CHECKPOINTS"
+    "$SGAPS" evaluate "${files[@]}" --checkpoint-key default --samples 250,500,1000 --max-frames 60 \
+        --out "$RUNS/evaluation" checkpoint_dir="$CHECKPOINTS" $MODEL
 }
 
 scripts/setup.sh

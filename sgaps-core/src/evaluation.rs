@@ -160,7 +160,9 @@ pub fn evaluate_clip(
     let all_pixels: Vec<[f32; 2]> =
         (0..rh).flat_map(|y| (0..rw).map(move |x| [(x as f32 + 0.5) / rw as f32, (y as f32 + 0.5) / rh as f32])).collect();
     let mut age = vec![f32::INFINITY; (rw * rh) as usize];
-    let stride = frames.len().div_ceil(STRIP_COLUMNS).max(1);
+    // The strip's moments: evenly spread from the first frame to the last.
+    let columns = STRIP_COLUMNS.min(frames.len());
+    let moments: Vec<usize> = (0..columns).map(|k| (k * (frames.len() - 1)).div_ceil(columns.max(2) - 1)).collect();
     let mut scores = ClipScores::default();
     let mut pictures = None;
     let metric_error = |e: crate::metrics::MetricsError| EngineError::Config(format!("metrics: {e}"));
@@ -200,7 +202,7 @@ pub fn evaluate_clip(
             let y = ((v * rh as f32) as u32).min(rh - 1);
             age[(y * rw + x) as usize] = 0.0;
         }
-        if i % stride == stride - 1 || n == frames.len() && strip.columns.len() < STRIP_COLUMNS {
+        if moments.contains(&i) {
             strip.columns.push(strip_column(&small_truth, &result.reconstruction, &age)?);
         }
         if n == frames.len() {

@@ -510,3 +510,28 @@ fn versions_are_reported() {
     assert_eq!(version, env!("CARGO_PKG_VERSION"));
     assert_eq!(sgaps_abi_version(), SGAPS_ABI_VERSION);
 }
+
+#[test]
+fn a_reset_drops_a_temporal_sessions_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut temporal = overrides(dir.path(), 1);
+    temporal.retain(|o| !o.starts_with("model=") && !o.starts_with("mask_update="));
+    temporal.extend(["model=temporal", "model.temporal.channels=[4,8,8]", "sampling=space_time", "mask_update=every_frame"].map(String::from));
+    let engine = open(&temporal).unwrap();
+    let begun = begin(engine, "game", [64, 48]);
+    let pixels = sample(0, &begun.coordinates);
+    let mut outputs = Outputs::new();
+    let reconstruct = |id: u64, outputs: &mut Outputs| {
+        check(submit(begun.session, &frame(id, &pixels), outputs).0);
+        outputs.reconstruction.clone()
+    };
+    let first = reconstruct(0, &mut outputs);
+    assert_ne!(reconstruct(1, &mut outputs), first, "the second frame sees the first in its history");
+    check(unsafe { sgaps_session_reset(begun.session) });
+    assert_eq!(reconstruct(2, &mut outputs), first, "after a reset the history is gone");
+    assert_eq!(unsafe { sgaps_session_reset(std::ptr::null()) }, SgapsStatus::NullArgument);
+    unsafe {
+        sgaps_session_free(begun.session);
+        sgaps_engine_free(engine);
+    }
+}

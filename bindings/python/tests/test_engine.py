@@ -184,3 +184,16 @@ def test_engines_and_sessions_close_in_any_order(overrides):
     # The session keeps the engine running until it is closed.
     assert session.submit(0, sample(0, session.initial_coordinates)).frame_id == 0
     session.close()
+
+
+def test_a_temporal_session_uses_its_history_until_reset(tmp_path):
+    overrides = small_overrides(tmp_path / "checkpoints", "model=temporal", "model.temporal.channels=[4,8,8]",
+                                "sampling=space_time", "mask_update=every_frame")
+    with sgaps.Engine(overrides=overrides) as engine, engine.session("game", 64, 48) as session:
+        coordinates = session.initial_coordinates
+        first = session.submit(0, sample(0, coordinates)).reconstruction
+        # The same samples again: history now holds them too, so the picture changes.
+        again = session.submit(1, sample(0, coordinates)).reconstruction
+        assert not np.array_equal(first, again)
+        session.reset()
+        assert np.array_equal(session.submit(2, sample(0, coordinates)).reconstruction, first)

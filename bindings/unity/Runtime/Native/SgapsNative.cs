@@ -169,6 +169,9 @@ namespace Sgaps
         public static extern SgapsStatus sgaps_session_buffer_sizes(SessionHandle session, out BufferSizes sizes);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        public static extern SgapsStatus sgaps_session_reset(SessionHandle session);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         public static extern SgapsStatus sgaps_session_end(SessionHandle session, out SessionStats stats);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

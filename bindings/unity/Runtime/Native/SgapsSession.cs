@@ -101,6 +101,13 @@ namespace Sgaps
             }
         }
 
+        /// <summary>Drops the session's history (temporal models): the next frame starts afresh.
+        /// Call it where the picture starts over (a level load, a camera cut).</summary>
+        public void Reset()
+        {
+            Native.Check(Native.sgaps_session_reset(handle));
+        }
+
         /// <summary>Ends the session and returns its totals; later frames throw UnknownSession.</summary>
         public SessionStats End()
         {
