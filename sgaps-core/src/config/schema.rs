@@ -344,10 +344,19 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     pub idle_timeout_s: f64,
     pub allow_debug: bool,
+    /// Largest debug frame (`full_frame_base64`) accepted, in pixels: its PNG header is
+    /// checked before decoding, so a client cannot make the server allocate more.
+    #[serde(default = "default_max_debug_frame_pixels")]
+    pub max_debug_frame_pixels: u64,
     /// When set, clients must present this bearer token.
     pub auth_token: Option<String>,
     pub batching: BatchingConfig,
     pub storage: StorageConfig,
+}
+
+/// A 4K screen (3840x2160).
+fn default_max_debug_frame_pixels() -> u64 {
+    3840 * 2160
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

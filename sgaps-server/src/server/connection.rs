@@ -15,7 +15,7 @@ use sgaps_core::pipeline::{EngineError, SessionId};
 use tokio::sync::mpsc;
 
 use super::batcher::{Enqueued, FrameJob, FrameOutcome};
-use super::codec::{decode_frame, encode_coordinates};
+use super::codec::{decode_frame, encode_coordinates, DecodeLimits};
 use super::protocol::{ClientMessage, ErrorCode, ErrorPayload, FrameDataPayload, ServerMessage, SessionStartAck, SessionStartPayload};
 use super::registry::{now_seconds, FrameRecord, Latest, SessionEntry, Status};
 use super::App;
@@ -236,7 +236,11 @@ impl Connection {
         let Some(session) = self.session.as_mut() else {
             return self.error(ErrorCode::SessionNotStarted, "send session_start before frames", None).await;
         };
-        let mut frame = match decode_frame(payload) {
+        let limits = DecodeLimits {
+            max_pixels: app.config.sampling.max_sample_count as usize,
+            max_debug_frame_pixels: app.config.server.max_debug_frame_pixels,
+        };
+        let mut frame = match decode_frame(payload, &limits) {
             Ok(frame) => frame,
             Err(e) => {
                 app.metrics.frames_invalid.inc();
