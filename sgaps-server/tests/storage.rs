@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support::*;
 
@@ -63,34 +63,46 @@ async fn a_client_that_drops_keeps_its_frames() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigkill_loses_at_most_the_last_flush_interval() {
+    // TestServer's `server.storage.flush_interval_s=0.2`.
+    const FLUSH_INTERVAL: Duration = Duration::from_millis(200);
+    // Time for a sent frame to reach the recorder and for a flush to finish.
+    const SLACK: Duration = Duration::from_millis(100);
     let mut server = TestServer::start(&[]);
     let mut client = Client::connect(&server.ws("")).await;
     let (_, coords) = client.start_session("default", [640, 480], true).await;
-    // 40 frames at 20 fps (2 s) with a 0.2 s flush interval, killed mid-stream.
+    // 40 frames at 20 fps (2 s), killed mid-stream; when each send completed.
     let streaming = async {
+        let mut sent_at = Vec::new();
         for frame_id in 0..40 {
             let message = frame_message(frame_id, &coords, true).to_string();
-            let sent = futures_util::SinkExt::send(&mut client.socket, message.into()).await;
-            if sent.is_err() {
+            if futures_util::SinkExt::send(&mut client.socket, message.into()).await.is_err() {
                 break; // the server is gone
             }
+            sent_at.push(Instant::now());
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        sent_at
     };
     let killer = async {
         tokio::time::sleep(Duration::from_millis(1300)).await;
+        let killed = Instant::now();
         server.signal("KILL");
+        (killed, Instant::now())
     };
-    tokio::join!(streaming, killer);
+    let (sent_at, (killed, dead)) = tokio::join!(streaming, killer);
     let summary = python_json(H5PY_SUMMARY, &[server.h5_path("default").to_str().unwrap()]);
     let s = summary.as_object().unwrap().values().next().unwrap().clone();
-    let stored = s["frame_count"].as_u64().unwrap();
-    // About 26 frames were sent before the kill; at most one flush interval (4 frames)
-    // plus scheduling slack may be missing, and what is there is a clean prefix.
-    assert!((15..=40).contains(&stored), "{s}");
+    let stored = s["frame_count"].as_u64().unwrap() as usize;
+    // Every frame sent a flush interval (and the slack) before the kill is stored; none
+    // sent after the server was seen dead can be.
+    let must = sent_at.iter().filter(|&&t| t + FLUSH_INTERVAL + SLACK < killed).count();
+    let can = sent_at.iter().filter(|&&t| t < dead).count();
+    assert!(must > 0 && can < 40, "the kill came mid-stream: {must} and {can} of {} frames", sent_at.len());
+    assert!((must..=can).contains(&stored), "stored {stored}, expected {must}..={can}: {s}");
+    // ...and what is there is a clean prefix.
     let ids: Vec<u64> = serde_json::from_value(s["frame_ids"].clone()).unwrap();
-    assert_eq!(ids, (0..ids.len() as u64).collect::<Vec<_>>());
-    assert!(s["frames"].as_u64().unwrap() >= stored);
+    assert_eq!(ids, (0..stored as u64).collect::<Vec<_>>());
+    assert!(s["frames"].as_u64().unwrap() >= stored as u64);
 }
 
 #[test]
