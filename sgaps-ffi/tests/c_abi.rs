@@ -508,7 +508,16 @@ fn pngs_are_written_for_c_callers() {
 fn versions_are_reported() {
     let version = unsafe { CStr::from_ptr(sgaps_version()) }.to_str().unwrap();
     assert_eq!(version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(sgaps_abi_version(), SGAPS_ABI_VERSION);
+    // Against the generated header, which is what C callers compile against.
+    let header = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../include/sgaps.h")).unwrap();
+    let declared: u32 = header
+        .lines()
+        .find_map(|line| line.strip_prefix("#define SGAPS_ABI_VERSION "))
+        .expect("include/sgaps.h defines SGAPS_ABI_VERSION")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(sgaps_abi_version(), declared, "sgaps_abi_version() and SGAPS_ABI_VERSION in include/sgaps.h");
 }
 
 #[test]
