@@ -151,7 +151,9 @@ def test_threads_stream_separate_sessions_on_one_engine(engine):
 
 def test_checkpoints_are_registered_from_a_pytorch_directory_and_listed(tmp_path):
     # The checkpoint below has 10x6 = 60 pixels: sample fewer.
-    engine = sgaps.Engine(overrides=small_overrides(tmp_path / "store", "sampling.default_sample_count=40"))
+    # Every frame gets new coordinates, so the first reply shows the checkpoint's sample count.
+    overrides = small_overrides(tmp_path / "store", "sampling.default_sample_count=40", "mask_update=every_frame")
+    engine = sgaps.Engine(overrides=overrides)
     assert engine.checkpoints() == []
     # A checkpoint written by PyTorch: the parity test's reference model, 10x6 pixels.
     script = REPO / "sgaps-core" / "tests" / "parity" / "make_reference.py"
@@ -167,7 +169,7 @@ def test_checkpoints_are_registered_from_a_pytorch_directory_and_listed(tmp_path
         assert session.params.model_version.startswith("tiny-")
         result = session.submit(0, sample(0, session.initial_coordinates), state=[0.0] * 8)
         assert result.reconstruction.shape == (6, 10)
-        assert result.coordinates is None or result.coordinates.shape == (40, 2)
+        assert result.coordinates.shape == (40, 2) and result.target_frame_id == 1
 
     with pytest.raises(sgaps.CheckpointError, match="model.safetensors"):
         engine.register_checkpoint("broken", tmp_path / "nothing-here")

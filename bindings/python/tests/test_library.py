@@ -2,6 +2,9 @@
 
 import ctypes
 import re
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -51,12 +54,36 @@ def test_each_error_class_has_the_library_status_name():
     assert lib.sgaps_status_name(len(ERRORS) + 1).decode() == "SGAPS_STATUS_UNKNOWN"
 
 
-def test_structs_have_the_sizes_of_the_header():
-    # Sizes of the sgaps.h structs on x86-64 Linux; a field out of place changes them.
-    assert ctypes.sizeof(_native.SessionParams) == 360  # u64, 7 x u32, 2 x char[160], bool, padding
-    assert ctypes.sizeof(_native.Frame) == 64           # u64, f64, 5 x 8-byte, 2 x u32
-    assert ctypes.sizeof(_native.FrameResult) == 72     # 2 x u64, 4 x u32, 4 x f64, bool, padding
-    assert ctypes.sizeof(_native.BatchItem) == 200      # pointer, 64, 48, 72, i32, padding
+def header_layout(tmp_path):
+    """{"SgapsFrame": (size, {field: (offset, size)})} as the system C compiler lays out
+    include/sgaps.h, printed by the program bindings/unity/Tests~/layout.py writes."""
+    compiler = shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler (cc) to lay out include/sgaps.h")
+    source, program = tmp_path / "layout.c", tmp_path / "layout"
+    generate = [sys.executable, str(REPO / "bindings" / "unity" / "Tests~" / "layout.py"), str(REPO / "include" / "sgaps.h")]
+    source.write_text(subprocess.run(generate, check=True, capture_output=True, text=True).stdout)
+    subprocess.run([compiler, "-std=c99", f"-I{REPO / 'include'}", str(source), "-o", str(program)], check=True)
+    layout = {}
+    for line in subprocess.run([str(program)], check=True, capture_output=True, text=True).stdout.splitlines():
+        name, *numbers = line.split()
+        struct, _, field = name.partition(".")
+        if field:
+            layout[struct][1][field] = tuple(map(int, numbers))
+        else:
+            layout[struct] = (int(numbers[0]), {})
+    return layout
+
+
+def test_structs_have_the_layout_of_the_header(tmp_path):
+    layout = header_layout(tmp_path)
+    assert "SgapsFrame" in layout and "SgapsBatchItem" in layout, layout.keys()
+    for struct, (size, fields) in layout.items():
+        mirror = getattr(_native, struct.removeprefix("Sgaps"))  # SgapsFrame -> _native.Frame
+        assert ctypes.sizeof(mirror) == size, struct
+        assert [name for name, *_ in mirror._fields_] == list(fields), f"{struct}: fields and their order"
+        for field, (offset, field_size) in fields.items():
+            assert (getattr(mirror, field).offset, getattr(mirror, field).size) == (offset, field_size), f"{struct}.{field}"
 
 
 def test_pngs_are_written_by_the_library(tmp_path):
