@@ -6,21 +6,29 @@
 # (bindings/unity) against a Unity API stub under Mono, and the Unreal plugin
 # (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the
 # cached venv's python and pip). Each step prints "ok: ..."; the first failure prints
-# "FAILED: <step>" and exits non-zero.
+# "FAILED: <step>" and exits non-zero. Either way the last line counts the steps that
+# passed, failed and were not run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 work=$(mktemp -d)
 server_pid=
+passed=0
+total=$(grep -c '^step "' "$0")
 cleanup() {
+    local status=$?
     if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
     rm -rf "$work"
+    # The script stops at the first failing step, so at most one has failed.
+    local failed=$((status != 0))
+    echo
+    echo "bindings: $passed passed, $failed failed, $((total - passed - failed)) not run (of $total steps)"
+    exit "$status"
 }
 trap cleanup EXIT
 lib_dir=$root/target/debug
 strict=(-Wall -Wextra -Werror -pedantic)
 link=(-Iinclude -L"$lib_dir" -lsgaps -Wl,-rpath,"$lib_dir")
-passed=0
 current=
 step() { current=$*; printf '\n== %s\n' "$*"; }
 trap 'echo "FAILED: $current" >&2' ERR
@@ -183,5 +191,8 @@ c++ -std=c++17 "${strict[@]}" -fno-exceptions -fno-rtti -pthread -I"$unreal/Sour
 "$work/unreal_driver_test" "$work/unreal-checkpoints"
 ok "Unreal driver"
 
-echo
-echo "bindings: $passed passed, 0 failed"
+if [ "$passed" -ne "$total" ]; then
+    current="every step reports ok"
+    echo "only $passed of $total steps reported ok" >&2
+    exit 1
+fi
