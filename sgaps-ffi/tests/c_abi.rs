@@ -528,16 +528,18 @@ fn a_reset_drops_a_temporal_sessions_history() {
     temporal.extend(["model=temporal", "model.temporal.channels=[4,8,8]", "sampling=space_time", "mask_update=every_frame"].map(String::from));
     let engine = open(&temporal).unwrap();
     let begun = begin(engine, "game", [64, 48]);
-    let pixels = sample(0, &begun.coordinates);
+    let first = sample(0, &begun.coordinates);
     let mut outputs = Outputs::new();
-    let reconstruct = |id: u64, outputs: &mut Outputs| {
-        check(submit(begun.session, &frame(id, &pixels), outputs).0);
-        outputs.reconstruction.clone()
-    };
-    let first = reconstruct(0, &mut outputs);
-    assert_ne!(reconstruct(1, &mut outputs), first, "the second frame sees the first in its history");
+    check(submit(begun.session, &frame(0, &first), &mut outputs).0);
+    let fresh = outputs.reconstruction.clone();
+    let other = sample(0, &outputs.coordinates.clone());
+    check(submit(begun.session, &frame(1, &other), &mut outputs).0);
+    // The first frame's samples again: history now holds other samples too.
+    check(submit(begun.session, &frame(2, &first), &mut outputs).0);
+    assert_ne!(outputs.reconstruction, fresh, "the history changes the picture");
     check(unsafe { sgaps_session_reset(begun.session) });
-    assert_eq!(reconstruct(2, &mut outputs), first, "after a reset the history is gone");
+    check(submit(begun.session, &frame(3, &first), &mut outputs).0);
+    assert_eq!(outputs.reconstruction, fresh, "after a reset the history is gone");
     assert_eq!(unsafe { sgaps_session_reset(std::ptr::null()) }, SgapsStatus::NullArgument);
     unsafe {
         sgaps_session_free(begun.session);

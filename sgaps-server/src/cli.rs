@@ -214,6 +214,9 @@ pub struct EvaluateArgs {
     /// Scroll search radius (pixels) of the scroll-compensated union baseline.
     #[arg(long, default_value_t = 6)]
     pub max_shift: i32,
+    /// Games evaluated at once (threads sharing one engine).
+    #[arg(long, default_value_t = 2)]
+    pub jobs: usize,
     /// Where report.md and the picture grids go.
     #[arg(long, default_value = "evaluation")]
     pub out: PathBuf,

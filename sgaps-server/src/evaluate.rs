@@ -38,23 +38,30 @@ pub fn run(conf: &ConfArgs, args: EvaluateArgs) -> anyhow::Result<()> {
         overrides.push(format!("sampling.default_sample_count={count}"));
         overrides.push(format!("sampling.max_sample_count={}", count.max(4096)));
         let engine = Engine::open(conf.load(&overrides)?)?;
-        for game in &games {
-            progress.set_message(format!("{} N={count}", game.name));
-            let mut total = ClipScores::default();
-            for (i, (clip, states)) in game.clips.iter().enumerate() {
-                let (scores, pictures, strip) = evaluate_clip(&engine, &args.checkpoint_key, clip, states, baselines)?;
-                total.accumulate(&scores);
-                if let (0, Some(pictures)) = (i, pictures) {
-                    write_grid(&pictures, &args.out.join(format!("{}_{count}.png", game.name).to_lowercase()))?;
-                    if let Some(strip) = strip.picture(2) {
-                        let path = args.out.join(format!("{}_{count}_strip.png", game.name).to_lowercase());
-                        strip.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
-                    }
-                }
-            }
-            rows.push((game.name.clone(), count, total));
-            progress.inc(1);
-        }
+        // Games run on `--jobs` threads sharing the engine: the classical baselines are
+        // single-threaded Rust, so a second worker keeps the other core busy.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let scored: Vec<anyhow::Result<(usize, ClipScores)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..args.jobs.max(1))
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let g = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(game) = games.get(g) else { break };
+                            progress.set_message(format!("{} N={count}", game.name));
+                            done.push(score_game(&engine, game, count, &args, baselines).map(|total| (g, total)));
+                            progress.inc(1);
+                        }
+                        done
+                    })
+                })
+                .collect();
+            workers.into_iter().flat_map(|w| w.join().expect("an evaluation worker panicked")).collect()
+        });
+        let mut scored = scored.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        scored.sort_by_key(|(g, _)| *g);
+        rows.extend(scored.into_iter().map(|(g, total)| (games[g].name.clone(), count, total)));
     }
     progress.finish_and_clear();
     let report = markdown(&rows, &args.checkpoint_key, baselines);
@@ -62,6 +69,23 @@ pub fn run(conf: &ConfArgs, args: EvaluateArgs) -> anyhow::Result<()> {
     print!("{report}");
     println!("\npictures in {}: NAME_N.png (truth, reconstruction, importance, samples), NAME_N_strip.png (over time: truth, reconstruction, error, sample age)", args.out.display());
     Ok(())
+}
+
+/// Every clip of `game` at `count` samples; writes the first clip's pictures.
+fn score_game(engine: &Engine, game: &Game, count: usize, args: &EvaluateArgs, baselines: BaselineOptions) -> anyhow::Result<ClipScores> {
+    let mut total = ClipScores::default();
+    for (i, (clip, states)) in game.clips.iter().enumerate() {
+        let (scores, pictures, strip) = evaluate_clip(engine, &args.checkpoint_key, clip, states, baselines)?;
+        total.accumulate(&scores);
+        if let (0, Some(pictures)) = (i, pictures) {
+            write_grid(&pictures, &args.out.join(format!("{}_{count}.png", game.name).to_lowercase()))?;
+            if let Some(strip) = strip.picture(2) {
+                let path = args.out.join(format!("{}_{count}_strip.png", game.name).to_lowercase());
+                strip.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// The ground-truth frames of every session in `path`, at most `max_frames` each.

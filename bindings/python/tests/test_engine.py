@@ -192,10 +192,10 @@ def test_a_temporal_session_uses_its_history_until_reset(tmp_path):
     overrides = small_overrides(tmp_path / "checkpoints", "model=temporal", "model.temporal.channels=[4,8,8]",
                                 "sampling=space_time", "mask_update=every_frame")
     with sgaps.Engine(overrides=overrides) as engine, engine.session("game", 64, 48) as session:
-        coordinates = session.initial_coordinates
-        first = session.submit(0, sample(0, coordinates)).reconstruction
-        # The same samples again: history now holds them too, so the picture changes.
-        again = session.submit(1, sample(0, coordinates)).reconstruction
-        assert not np.array_equal(first, again)
+        first = session.initial_coordinates
+        fresh = session.submit(0, sample(0, first))
+        session.submit(1, sample(0, fresh.coordinates))
+        # The first frame's samples again: history now holds other samples too.
+        assert not np.array_equal(session.submit(2, sample(0, first)).reconstruction, fresh.reconstruction)
         session.reset()
-        assert np.array_equal(session.submit(2, sample(0, coordinates)).reconstruction, first)
+        assert np.array_equal(session.submit(3, sample(0, first)).reconstruction, fresh.reconstruction)
