@@ -34,12 +34,13 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn defaults_compose_from_every_group() {
     let config = load(&[]).unwrap();
-    assert_eq!(config.model.name, "spt");
-    assert_eq!(config.model.embed_dim, 256);
-    assert_eq!(config.model.decoder, DecoderKind::Cross);
+    assert_eq!((config.model.name.as_str(), config.model.family), ("temporal", ModelFamily::Temporal));
+    assert_eq!(config.model.temporal.as_ref().unwrap().union_frames, 8);
     assert_eq!(config.training.phase, 1);
-    assert_eq!(config.sampling.strategy, SamplingStrategy::Hybrid);
-    assert_eq!(config.mask_update.mode, MaskUpdateMode::Adaptive);
+    assert_eq!(config.sampling.strategy, SamplingStrategy::SpaceTime);
+    assert_eq!(config.mask_update.mode, MaskUpdateMode::EveryFrame);
+    let spt = load(&["model=spt"]).unwrap().model;
+    assert_eq!((spt.family, spt.embed_dim, spt.decoder, spt.temporal), (ModelFamily::Spt, 256, DecoderKind::Cross, None));
     assert_eq!(config.server.port, 8000);
     assert_eq!(config.device, DeviceChoice::Auto);
 }
@@ -58,7 +59,7 @@ fn group_and_value_overrides_apply_in_order() {
     assert_eq!(config.model.num_heads, 4);
     assert_eq!(config.sampling.strategy, SamplingStrategy::Uniform);
     assert!(config.training.closed_loop);
-    let config = load(&["model.resolution=[64, 48]", "server.auth_token=secret", "model.decoder=seed"]).unwrap();
+    let config = load(&["model=spt", "model.resolution=[64, 48]", "server.auth_token=secret", "model.decoder=seed"]).unwrap();
     assert_eq!(config.model.height_width(), (48, 64));
     assert_eq!(config.server.auth_token.as_deref(), Some("secret"));
     assert_eq!(config.model.decoder, DecoderKind::Seed);
@@ -70,7 +71,7 @@ fn unknown_key_in_a_file_names_key_and_file() {
     let path = dir.path().join("model/spt.yaml");
     let text = std::fs::read_to_string(&path).unwrap().replace("embed_dim: 256", "embed_dim: 256\nembed_dimm: 3");
     std::fs::write(&path, text).unwrap();
-    let err = Config::load(Some(dir.path()), &[]).unwrap_err().to_string();
+    let err = Config::load(Some(dir.path()), &["model=spt".into()]).unwrap_err().to_string();
     assert!(err.contains("model.embed_dimm"), "{err}");
     assert!(err.contains("model/spt.yaml"), "{err}");
 }
@@ -101,9 +102,9 @@ fn bad_override_values_name_the_override() {
 
 #[test]
 fn shape_rules_are_checked() {
-    let err = load(&["model.num_heads=7"]).unwrap_err().to_string();
+    let err = load(&["model=spt", "model.num_heads=7"]).unwrap_err().to_string();
     assert!(err.contains("model.num_heads") && err.contains("override"), "{err}");
-    let err = load(&["model.num_heads=2", "model.embed_dim=66"]).unwrap_err().to_string();
+    let err = load(&["model=spt", "model.num_heads=2", "model.embed_dim=66"]).unwrap_err().to_string();
     assert!(err.contains("model.embed_dim"), "{err}");
     let err = load(&["sampling.importance_ratio=0.9"]).unwrap_err().to_string();
     assert!(err.contains("sampling.importance_ratio") && err.contains("override"), "{err}");
@@ -119,4 +120,14 @@ fn cleaning_seed_defaults_to_the_top_level_seed_and_ranges_are_checked() {
     assert!(err.contains("cleaning.stationarity.quantile"), "{err}");
     let err = load(&["cleaning.balance.clusters=0"]).unwrap_err().to_string();
     assert!(err.contains("cleaning.balance.clusters"), "{err}");
+}
+
+#[test]
+fn each_model_family_checks_its_own_fields() {
+    let err = load(&["model=spt", "model.family=temporal"]).unwrap_err().to_string();
+    assert!(err.contains("model.temporal") && err.contains("required"), "{err}");
+    let err = load(&["model.temporal.max_shift=99"]).unwrap_err().to_string();
+    assert!(err.contains("model.temporal.max_shift"), "{err}");
+    let err = load(&["model=spt", "model.embed_dim=0"]).unwrap_err().to_string();
+    assert!(err.contains("model.embed_dim"), "{err}");
 }
