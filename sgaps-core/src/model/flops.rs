@@ -38,7 +38,7 @@ mod tests {
     use crate::Config;
 
     fn seed_dims(decoder: &str) -> ModelConfig {
-        Config::load(None, &[format!("model.decoder={decoder}")]).unwrap().model
+        Config::load(None, &["model=spt".into(), format!("model.decoder={decoder}")]).unwrap().model
     }
 
     #[test]
