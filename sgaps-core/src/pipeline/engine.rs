@@ -70,6 +70,11 @@ impl Engine {
         if !keys.iter().any(|k| k == super::checkpoints::DEFAULT_KEY) {
             tracing::warn!("no `default` checkpoint: sessions without a trained key run untrained weights");
         }
+        // Load and run the default model once now, so the first client's first frames do
+        // not wait for the checkpoint and libtorch's first-call set-up.
+        let default = checkpoints.get(super::checkpoints::DEFAULT_KEY)?;
+        warm_up(&default);
+        tracing::info!(model = %default.model.lock().expect("model lock").config().name, version = %default.version, "default model ready");
         Ok(Engine {
             checkpoints,
             device_description: describe(device),
@@ -376,4 +381,17 @@ fn tensor_rows(tensor: &tch::Tensor) -> Vec<Vec<f32>> {
         .flatten(0, -1)).expect("float tensor");
     let n = flat.len() / b as usize;
     flat.chunks(n).map(|c| c.to_vec()).collect()
+}
+
+/// One forward pass on empty input, whose result is thrown away.
+fn warm_up(checkpoint: &LoadedCheckpoint) {
+    let model = checkpoint.model.lock().expect("model lock");
+    let [width, height] = model.config().resolution.map(|d| d as usize);
+    let outcome = match checkpoint.family {
+        ModelFamily::Temporal => model.infer_temporal(&[&TemporalInputs::zeros(width, height)], &[&[]]).map(drop),
+        ModelFamily::Spt => model.infer(&[FrameInput { pixels: &[[0.5, 0.5, 0.5]], state: &[] }], AttentionOutput::Entropy).map(drop),
+    };
+    if let Err(e) = outcome {
+        tracing::warn!(error = %e, "warm-up forward pass failed");
+    }
 }
