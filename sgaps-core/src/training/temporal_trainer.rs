@@ -15,12 +15,12 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use super::adamw::AdamW;
 use super::clips::{load_clips, ClipFrame, Sequence};
 use super::schedule::cosine_learning_rate;
+use super::trainer::{TrainerState, STATE_FILE};
 use super::{Progress, TrainOptions, TrainSummary};
 use crate::config::{Config, SamplingStrategy};
 use crate::device::resolve_device;
@@ -34,7 +34,6 @@ use crate::temporal::{Plane, SessionMemory, TemporalInputs};
 use crate::tensorboard::SummaryWriter;
 use crate::visualize::{gray_to_rgb, importance_heatmap, side_by_side};
 
-const STATE_FILE: &str = "trainer_state.json";
 const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 const GRADIENT_LOSS_WEIGHT: f64 = 0.5;
 const ERROR_LOSS_WEIGHT: f64 = 0.1;
@@ -43,15 +42,6 @@ const ERROR_LOSS_WEIGHT: f64 = 0.1;
 const STATE_DROPOUT: f64 = 0.3;
 /// Validation: this many frames from the start of every held-out sequence.
 const VALIDATION_FRAMES_PER_SEQUENCE: usize = 24;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct TrainerState {
-    phase: u32,
-    epochs_done: u32,
-    step: usize,
-    best_metric: Option<f64>,
-    best_epoch: u32,
-}
 
 pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMut(&Progress)) -> anyhow::Result<TrainSummary> {
     let t = &config.training;

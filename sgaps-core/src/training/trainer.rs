@@ -71,17 +71,17 @@ pub struct TrainSummary {
     pub checkpoint: PathBuf,
 }
 
-/// Where a run stands, written with `{run_dir}/last` after every epoch.
+/// Where a run stands, written with `{run_dir}/last` after every epoch (both families).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct TrainerState {
-    phase: u32,
-    epochs_done: u32,
-    step: usize,
-    best_metric: Option<f64>,
-    best_epoch: u32,
+pub(super) struct TrainerState {
+    pub phase: u32,
+    pub epochs_done: u32,
+    pub step: usize,
+    pub best_metric: Option<f64>,
+    pub best_epoch: u32,
 }
 
-const STATE_FILE: &str = "trainer_state.json";
+pub(super) const STATE_FILE: &str = "trainer_state.json";
 /// Training scalars go to TensorBoard every this many steps.
 const SCALAR_EVERY_STEPS: usize = 10;
 /// Validation frames, evenly spaced over the held-out ones: enough for a stable mean,
