@@ -143,7 +143,7 @@ pub fn frame(conf: &ConfArgs, args: BenchFrameArgs) -> anyhow::Result<()> {
         // A side-scrolling scene: stripes and blocks moving two pixels a frame.
         let scene = image::GrayImage::from_fn(client[0] as u32, client[1] as u32, |x, y| {
             let x = x + 2 * frame_id as u32;
-            image::Luma([(((x / 16 + y / 24) % 3) * 90 + (x % 7) as u32 * 4) as u8])
+            image::Luma([(((x / 16 + y / 24) % 3) * 90 + (x % 7) * 4) as u8])
         });
         let frames: Vec<_> = starts
             .iter()

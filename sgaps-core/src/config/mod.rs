@@ -147,7 +147,7 @@ impl TemporalConfig {
         if !(0.0..=1.0).contains(&self.contradiction_threshold) || !(0.0..=1.0).contains(&self.scene_cut_fraction) {
             return Err(("contradiction_threshold".into(), "and scene_cut_fraction must be in [0, 1]".into()));
         }
-        if !(self.max_time_gap_s > 0.0) {
+        if self.max_time_gap_s.is_nan() || self.max_time_gap_s <= 0.0 {
             return Err(("max_time_gap_s".into(), "must be positive".into()));
         }
         Ok(())

@@ -197,7 +197,7 @@ mod tests {
         tch::no_grad(|| {
             for (name, mut tensor) in vs.variables() {
                 if name.starts_with("film.") || name.starts_with("head.weight") {
-                    let _ = tensor.copy_(&(Tensor::randn_like(&tensor) * 0.5));
+                    tensor.copy_(&(Tensor::randn_like(&tensor) * 0.5));
                 }
             }
         });

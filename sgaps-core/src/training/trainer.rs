@@ -328,7 +328,7 @@ fn batch_loss(
     if t.full_frame_loss_weight > 0.0 {
         let targets: Vec<Option<&GrayImage>> = batch.iter().map(|e| frames[e.frame].target.as_ref()).collect();
         if let Some(full) = full_frame_loss(&out.reconstruction, &targets) {
-            loss = loss + full * t.full_frame_loss_weight;
+            loss += full * t.full_frame_loss_weight;
         }
     }
     Ok(loss)
