@@ -4,8 +4,7 @@
 # evaluates on the held-out recordings. docs/default-model.md explains each step and
 # shows the numbers it gave.
 #
-#   scripts/train-default-model.sh [capture|train|finetune|evaluate|all]   (default: all;
-#   all is capture, train, evaluate)
+#   scripts/train-default-model.sh [capture|train|evaluate|all]   (default: all)
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
 # checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB),
@@ -71,14 +70,10 @@ train() {
     # docs/logs/default-temporal-phase1.log.)
     "$SGAPS" train $MODEL training=temporal training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --checkpoint-key default --run-dir "$RUNS/temporal-p1" --data "$DATA"/train-*.h5
-}
-
-# Optional phase 2 (not in the committed default yet): closed loop from phase 1's best, a
-# quarter of each frame's samples placed where the model's own predicted error (and
-# sample age) is high, as when serving.
-finetune() {
+    # Phase 2 from phase 1's best: closed loop, a quarter of each frame's samples placed
+    # where the model's own predicted error (and sample age) is high, as when serving.
     "$SGAPS" train $MODEL training=temporal training.phase=2 training.closed_loop=true \
-        training.learning_rate=5e-4 training.epochs=4 checkpoint_dir="$CHECKPOINTS" \
+        training.learning_rate=5e-4 training.epochs=2 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p2" --data "$DATA"/train-*.h5
 }
 
@@ -96,8 +91,7 @@ scripts/with-env cargo build --release --bin sgaps
 case "$STEP" in
     capture) capture ;;
     train) train ;;
-    finetune) finetune ;;
     evaluate) evaluate ;;
     all) capture; train; evaluate ;;
-    *) echo "usage: $0 [capture|train|finetune|evaluate|all]" >&2; exit 2 ;;
+    *) echo "usage: $0 [capture|train|evaluate|all]" >&2; exit 2 ;;
 esac
