@@ -20,7 +20,7 @@ use image::{GrayImage, Rgb, RgbImage};
 use serde::Serialize;
 
 use crate::baselines::{linear_delaunay, nearest_neighbour};
-use crate::config::{SamplingConfig, SamplingStrategy};
+use crate::config::SamplingConfig;
 use crate::metrics::{resized_to, FrameQuality};
 use crate::pipeline::importance::ImportanceMap;
 use crate::pipeline::sampler::Sampler;
@@ -221,10 +221,7 @@ pub fn evaluate_clip(
 
 /// The plain space-time stratified pattern (no importance share) at `width x height`.
 fn space_time_sampler(config: &SamplingConfig, width: usize, height: usize, seed: u64) -> Result<Sampler, EngineError> {
-    let mut config = config.clone();
-    config.strategy = SamplingStrategy::SpaceTime;
-    (config.importance_ratio, config.uniform_ratio) = (0.0, 1.0);
-    Sampler::new(&config, width, height, seed).map_err(|e| EngineError::Config(format!("sampling: {e}")))
+    Sampler::new(&config.plain_space_time(), width, height, seed).map_err(|e| EngineError::Config(format!("sampling: {e}")))
 }
 
 fn strip_column(truth: &GrayImage, reconstruction: &GrayImage, age: &[f32]) -> Result<[RgbImage; 4], EngineError> {

@@ -132,6 +132,14 @@ impl ModelConfig {
     }
 }
 
+impl SamplingConfig {
+    /// This config with the `space_time` strategy and no importance share: the plain
+    /// space-time stratified pattern (the open loop of training and evaluation).
+    pub fn plain_space_time(&self) -> SamplingConfig {
+        SamplingConfig { strategy: SamplingStrategy::SpaceTime, importance_ratio: 0.0, uniform_ratio: 1.0, ..self.clone() }
+    }
+}
+
 impl TemporalConfig {
     /// Range rules of the temporal family; returns the offending key.
     pub fn validate(&self) -> Result<(), (String, String)> {

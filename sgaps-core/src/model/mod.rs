@@ -24,7 +24,7 @@ pub use batch::{FrameInput, SparseBatch};
 pub use flops::forward_flops;
 pub use attention::head_mean_entropy;
 pub use spt::{AttentionOutput, SparsePixelTransformer, SptOutput};
-pub use temporal_net::{temporal_flops, TemporalNet, TemporalOutput};
+pub use temporal_net::{temporal_flops, unit_image, TemporalNet, TemporalOutput};
 
 use crate::config::{ModelConfig, ModelFamily};
 use crate::temporal::TemporalInputs;
@@ -176,9 +176,6 @@ impl Model {
     /// resolution without autograd. Bad input and libtorch failures (out of memory, say)
     /// come back as errors, never as a panic.
     pub fn infer(&self, frames: &[FrameInput], extra: AttentionOutput) -> Result<SptOutput, ModelError> {
-        if self.spt().is_none() {
-            return Err(ModelError::Input("a temporal model reconstructs from TemporalInputs (infer_temporal)".into()));
-        }
         let batch = SparseBatch::new(frames, self.config(), self.device(), self.kind)?;
         let (height, width) = self.config().height_width();
         self.infer_batch(&batch, height, width, extra)
@@ -195,7 +192,7 @@ impl Model {
         if height <= 0 || width <= 0 {
             return Err(ModelError::Input(format!("resolution {width}x{height} is empty")));
         }
-        let spt = self.spt().ok_or_else(|| ModelError::Input("infer_batch takes an SPT model".into()))?;
+        let spt = self.spt().ok_or_else(|| ModelError::Input("a temporal model reconstructs from TemporalInputs (infer_temporal)".into()))?;
         // tch panics on libtorch errors; this is one of the places they become values.
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _guard = tch::no_grad_guard();

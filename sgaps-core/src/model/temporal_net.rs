@@ -133,6 +133,32 @@ fn upsample_to(x: &Tensor, like: &Tensor) -> Tensor {
     x.upsample_nearest2d([size[2], size[3]], None::<f64>, None::<f64>)
 }
 
+impl TemporalOutput {
+    /// The reconstructions, one row-major `Vec` of intensities in [0, 1] per frame.
+    pub fn reconstruction_rows(&self) -> Vec<Vec<f32>> {
+        frame_rows(&self.reconstruction)
+    }
+
+    /// The predicted error maps, one row-major `Vec` per frame.
+    pub fn error_rows(&self) -> Vec<Vec<f32>> {
+        frame_rows(&self.predicted_error)
+    }
+}
+
+/// `[B, 1, H, W]` -> one row-major `Vec<f32>` per frame, on the CPU, without autograd.
+fn frame_rows(tensor: &Tensor) -> Vec<Vec<f32>> {
+    let b = tensor.size()[0] as usize;
+    let flat = Vec::<f32>::try_from(tensor.detach().to_kind(tch::Kind::Float).to_device(tch::Device::Cpu).flatten(0, -1))
+        .expect("a float tensor converts");
+    flat.chunks(flat.len() / b).map(<[f32]>::to_vec).collect()
+}
+
+/// Row-major intensities in [0, 1] as an 8-bit image.
+pub fn unit_image(values: &[f32], width: u32, height: u32) -> image::GrayImage {
+    let bytes = values.iter().map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8).collect();
+    image::GrayImage::from_raw(width, height, bytes).expect("one value per pixel")
+}
+
 /// The multiply-adds of one frame, for `sgaps bench`.
 pub fn temporal_flops(config: &ModelConfig) -> f64 {
     let Some(t) = &config.temporal else { return 0.0 };

@@ -21,7 +21,7 @@ use super::sampler::Sampler;
 use super::session::{FrameResult, Session, SessionId, SessionParams, SessionStats};
 use crate::config::{Config, MaskUpdateMode, ModelFamily};
 use crate::device::{describe, resolve_device, resolve_kind};
-use crate::model::{AttentionOutput, FrameInput, Model, ModelError};
+use crate::model::{unit_image, AttentionOutput, FrameInput, Model, ModelError};
 use crate::temporal::{SessionMemory, TemporalInputs};
 
 /// How many models stay loaded at once.
@@ -141,15 +141,12 @@ impl Engine {
         let sampler = Sampler::new(&self.config.sampling, width, height, seed)
             .map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
         let initial_coordinates = sampler.initial(sample_count).map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
-        let mut session = Session::new(
+        let session = Session::new(
             params.clone(),
             sampler,
             MaskScheduler::new(&self.config.mask_update),
             initial_coordinates.clone(),
         );
-        if let Some(temporal) = &model_config.temporal {
-            session.memory = Some(SessionMemory::new(temporal, width, height));
-        }
         self.sessions.lock().expect("sessions lock").insert(session_id, Arc::new(Mutex::new(session)));
         tracing::info!(session_id, key = %params.checkpoint_key, loaded = params.checkpoint_loaded, "session started");
         Ok(SessionStart { params, initial_coordinates })
@@ -337,14 +334,14 @@ fn reconstruct_temporal<'a>(
 ) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
     let frames: Vec<&Frame> = frames.collect();
     let model = checkpoint.model.lock().expect("model lock");
-    let config = model.config().clone();
-    let temporal = config.temporal.as_ref().expect("a temporal model has its config");
-    let [width, height] = config.resolution.map(|d| d as usize);
+    let temporal = model.config().temporal.as_ref().expect("a temporal model has its config");
+    let [width, height] = model.config().resolution.map(|d| d as usize);
     let inputs: Vec<TemporalInputs> = sessions
         .iter()
         .zip(&frames)
         .map(|(session, frame)| {
             let mut session = session.lock().expect("session lock");
+            // Made at the first frame, and again if the session's model changed resolution.
             let memory = session.memory.get_or_insert_with(|| SessionMemory::new(temporal, width, height));
             if memory.resolution() != (width, height) {
                 *memory = SessionMemory::new(temporal, width, height);
@@ -356,15 +353,11 @@ fn reconstruct_temporal<'a>(
     let states: Vec<&[f32]> = frames.iter().map(|f| f.state.as_slice()).collect();
     let output = model.infer_temporal(&input_refs, &states)?;
     drop(model);
-    let reconstruction = tensor_rows(&output.reconstruction);
-    let error = tensor_rows(&output.predicted_error);
     Ok(sessions
         .iter()
-        .zip(reconstruction.into_iter().zip(error))
+        .zip(output.reconstruction_rows().into_iter().zip(output.error_rows()))
         .map(|(session, (values, error))| {
-            let image = GrayImage::from_fn(width as u32, height as u32, |x, y| {
-                image::Luma([(values[y as usize * width + x as usize] * 255.0).round().clamp(0.0, 255.0) as u8])
-            });
+            let image = unit_image(&values, width as u32, height as u32);
             let importance = super::importance::Importance::from_predicted_error(width, height, &error);
             if let Some(memory) = session.lock().expect("session lock").memory.as_mut() {
                 memory.remember(values);
@@ -372,15 +365,6 @@ fn reconstruct_temporal<'a>(
             (image, importance)
         })
         .collect())
-}
-
-/// `[B, 1, H, W]` -> one row-major `Vec<f32>` per frame.
-fn tensor_rows(tensor: &tch::Tensor) -> Vec<Vec<f32>> {
-    let b = tensor.size()[0];
-    let flat = Vec::<f32>::try_from(tensor.to_kind(tch::Kind::Float).to_device(tch::Device::Cpu).view([b, -1])
-        .flatten(0, -1)).expect("float tensor");
-    let n = flat.len() / b as usize;
-    flat.chunks(n).map(|c| c.to_vec()).collect()
 }
 
 /// One forward pass on empty input, whose result is thrown away.

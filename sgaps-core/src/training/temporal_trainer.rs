@@ -15,17 +15,17 @@ use std::time::Instant;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 use super::adamw::AdamW;
 use super::clips::{load_clips, ClipFrame, Sequence};
 use super::schedule::cosine_learning_rate;
 use super::trainer::{TrainerState, STATE_FILE};
 use super::{Progress, TrainOptions, TrainSummary};
-use crate::config::{Config, SamplingStrategy};
+use crate::config::{Config, SamplingConfig, SamplingStrategy};
 use crate::device::resolve_device;
 use crate::metrics::FrameQuality;
-use crate::model::{temporal_batch, Model};
+use crate::model::{temporal_batch, unit_image, Model};
 use crate::pipeline::checkpoints::CheckpointStore;
 use crate::pipeline::importance::Importance;
 use crate::pipeline::sampler::Sampler;
@@ -217,11 +217,10 @@ impl<'a> Rollout<'a> {
         let [w, h] = config.model.resolution.map(|d| d as usize);
         let temporal = config.model.temporal.as_ref().expect("temporal config");
         let [low, high] = config.training.sample_counts.map(|c| c as usize);
-        let mut sampling = config.sampling.clone();
-        sampling.strategy = SamplingStrategy::SpaceTime;
-        if !config.training.closed_loop {
-            (sampling.importance_ratio, sampling.uniform_ratio) = (0.0, 1.0);
-        }
+        let sampling = match config.training.closed_loop {
+            true => SamplingConfig { strategy: SamplingStrategy::SpaceTime, ..config.sampling.clone() },
+            false => config.sampling.plain_space_time(),
+        };
         let mut clips = Vec::new();
         let mut state_dropped = Vec::new();
         for &(sequence, start) in chosen {
@@ -286,8 +285,8 @@ impl<'a> Rollout<'a> {
             optimizer.step(model.var_store(), learning_rate);
         }
         let loss = loss.double_value(&[]);
-        let reconstruction = rows(&out.reconstruction);
-        let predicted_error = rows(&out.predicted_error);
+        let reconstruction = out.reconstruction_rows();
+        let predicted_error = out.error_rows();
         let [w, h] = self.config.model.resolution.map(|d| d as usize);
         let mut importance = Vec::new();
         for ((clip, values), error) in self.clips.iter_mut().zip(&reconstruction).zip(predicted_error) {
@@ -310,12 +309,6 @@ fn gradient_l1(prediction: &Tensor, target: &Tensor) -> Tensor {
     (dx(prediction) - dx(target)).abs().mean(Kind::Float) + (dy(prediction) - dy(target)).abs().mean(Kind::Float)
 }
 
-fn rows(tensor: &Tensor) -> Vec<Vec<f32>> {
-    let b = tensor.size()[0];
-    let flat = Vec::<f32>::try_from(tensor.detach().to_kind(Kind::Float).to_device(Device::Cpu).flatten(0, -1)).expect("floats");
-    flat.chunks(flat.len() / b as usize).map(<[f32]>::to_vec).collect()
-}
-
 struct Validation {
     psnr: f64,
     ssim: f64,
@@ -336,9 +329,7 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
     let count = config.sampling.default_sample_count;
     config.training.sample_counts = [count, count];
     let [w, h] = config.model.resolution.map(|d| d as u32);
-    let to_image = |values: &[f32]| {
-        image::GrayImage::from_fn(w, h, |x, y| image::Luma([(values[(y * w + x) as usize] * 255.0).round().clamp(0.0, 255.0) as u8]))
-    };
+    let to_image = |values: &[f32]| unit_image(values, w, h);
     let (mut sums, mut n) = ([0.0f64; 6], 0usize);
     let mut picture = None;
     for (s, sequence) in sequences.iter().enumerate() {
