@@ -11,20 +11,11 @@
 # PACKAGE_DIR: default bindings/unity.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-lib_dir=${1:-}
-if [ -z "$lib_dir" ]; then
-    lib_dir=$(ls -d "$root"/dist/sgaps-*-linux-x86_64/lib 2>/dev/null | tail -1)
-    lib_dir=${lib_dir:-$root/target/debug}
-fi
+. "$root/scripts/native-libs.sh"
+lib_dir=$(native_lib_dir "${1:-}" unity-stage)
 package=${2:-$root/bindings/unity}
-[ -f "$lib_dir/libsgaps.so" ] || { echo "unity-stage: no libsgaps.so in $lib_dir" >&2; exit 1; }
 
 plugins=$package/Plugins/Linux/x86_64
-mkdir -p "$plugins"
-if [ -f "$lib_dir/libtorch_cpu.so" ]; then
-    cp -a "$lib_dir"/*.so* "$plugins/"   # a dist: libsgaps and libtorch
-else
-    cp "$lib_dir/libsgaps.so" "$plugins/"
-fi
+copy_native_libs "$lib_dir" "$plugins"
 python3 "$root/scripts/unity-meta.py" "$package" >/dev/null
 echo "unity-stage: $(ls "$plugins" | grep -vc '\.meta$') libraries from $lib_dir into $plugins, with importer settings"

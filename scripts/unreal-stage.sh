@@ -10,20 +10,12 @@
 # target/debug. PLUGIN_DIR: default bindings/unreal.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-lib_dir=${1:-}
-if [ -z "$lib_dir" ]; then
-    lib_dir=$(ls -d "$root"/dist/sgaps-*-linux-x86_64/lib 2>/dev/null | tail -1)
-    lib_dir=${lib_dir:-$root/target/debug}
-fi
+. "$root/scripts/native-libs.sh"
+lib_dir=$(native_lib_dir "${1:-}" unreal-stage)
 plugin=${2:-$root/bindings/unreal}
-[ -f "$lib_dir/libsgaps.so" ] || { echo "unreal-stage: no libsgaps.so in $lib_dir" >&2; exit 1; }
 
 third_party=$plugin/Source/ThirdParty/sgaps
 mkdir -p "$third_party/include" "$third_party/lib/Linux/x86_64"
 cp "$root/include/sgaps.h" "$third_party/include/"
-if [ -f "$lib_dir/libtorch_cpu.so" ]; then
-    cp -a "$lib_dir"/*.so* "$third_party/lib/Linux/x86_64/"   # a dist: libsgaps and libtorch
-else
-    cp "$lib_dir/libsgaps.so" "$third_party/lib/Linux/x86_64/"
-fi
+copy_native_libs "$lib_dir" "$third_party/lib/Linux/x86_64"
 echo "unreal-stage: $(ls "$third_party/lib/Linux/x86_64" | wc -l) libraries from $lib_dir into $third_party"
