@@ -348,15 +348,51 @@ pub struct ServerConfig {
     /// checked before decoding, so a client cannot make the server allocate more.
     #[serde(default = "default_max_debug_frame_pixels")]
     pub max_debug_frame_pixels: u64,
+    /// Session starts one connection may make over its life (each replaces the last), so
+    /// a client cycling `session_start` cannot fill the registry and the disk.
+    #[serde(default = "default_max_sessions_per_connection")]
+    pub max_sessions_per_connection: u32,
+    /// Frames one session may send per second, with a burst of one second's worth; the
+    /// excess is refused with SERVER_OVERLOAD, not queued.
+    #[serde(default = "default_max_frames_per_second")]
+    pub max_frames_per_second: f64,
     /// When set, clients must present this bearer token.
     pub auth_token: Option<String>,
     pub batching: BatchingConfig,
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 /// A 4K screen (3840x2160).
 fn default_max_debug_frame_pixels() -> u64 {
     3840 * 2160
+}
+
+fn default_max_sessions_per_connection() -> u32 {
+    16
+}
+
+fn default_max_frames_per_second() -> f64 {
+    240.0
+}
+
+/// How long ended sessions stay visible to REST and the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Ended sessions kept at most; the oldest go first.
+    pub max_ended_sessions: usize,
+    /// An ended session is forgotten this long after its last activity.
+    pub ended_ttl_s: f64,
+    /// How often the registry is pruned.
+    pub prune_interval_s: f64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig { max_ended_sessions: 64, ended_ttl_s: 3600.0, prune_interval_s: 10.0 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -371,6 +407,21 @@ pub struct BatchingConfig {
 pub struct StorageConfig {
     pub enabled: bool,
     pub flush_interval_s: f64,
+    /// Bytes of accepted frames the recorder may hold before they are written, over all
+    /// sessions; beyond it frames are refused (SERVER_OVERLOAD), never dropped unsaid.
+    #[serde(default = "default_max_buffered_bytes")]
+    pub max_buffered_bytes: u64,
+    /// The same bound for one session.
+    #[serde(default = "default_max_session_buffered_bytes")]
+    pub max_session_buffered_bytes: u64,
+}
+
+fn default_max_buffered_bytes() -> u64 {
+    256 << 20
+}
+
+fn default_max_session_buffered_bytes() -> u64 {
+    32 << 20
 }
 
 /// Which recorded frames training uses (seed section 3.2); see `conf/cleaning/default.yaml`.

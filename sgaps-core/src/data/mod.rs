@@ -13,4 +13,4 @@ mod recorder;
 pub use cleaning::{clean, Cleaned, CleaningReport, ClusterSizes, FrameRef, SessionCounts, Stationarity};
 pub use layout::{RecordedFrame, RecordedSession, SessionInfo};
 pub use reader::{read_file, ReadError};
-pub use recorder::Recorder;
+pub use recorder::{RecordRefused, Recorder, RecorderBounds, RecorderStats};

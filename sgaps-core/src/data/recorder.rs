@@ -3,10 +3,19 @@
 //! untouched, so a client that drops or a server killed with SIGKILL loses at most the
 //! frames of the last interval and leaves files that open cleanly. Ending a session or
 //! shutting down writes everything and closes the files.
+//!
+//! Memory is bounded: the bytes of frames accepted but not yet written (in the queue and
+//! in each session's pending buffer) are counted against [`RecorderBounds`]. A socket
+//! uses [`Recorder::try_record`], which refuses a frame beyond the bound at once, so the
+//! caller can tell its client before the frame counts as accepted; offline producers use
+//! [`Recorder::record`], which waits for room. A frame accepted and then not written
+//! (an HDF5 error, a session never begun) is logged and counted in
+//! [`RecorderStats::frames_unstored`], never dropped unsaid.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -18,6 +27,94 @@ use super::layout::{RecordedFrame, SessionInfo, FORMAT_VERSION};
 /// Rows per chunk: frames for per-frame datasets, pixels for `pixels`.
 const FRAME_CHUNK: usize = 256;
 const PIXEL_CHUNK: usize = 16384;
+/// Bookkeeping of one buffered frame beyond its pixels, state and image.
+const FRAME_OVERHEAD_BYTES: u64 = 128;
+
+/// How many bytes of accepted, not yet written frames the recorder may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecorderBounds {
+    /// Over all sessions.
+    pub max_buffered_bytes: u64,
+    /// For one session.
+    pub max_session_buffered_bytes: u64,
+}
+
+impl Default for RecorderBounds {
+    fn default() -> Self {
+        RecorderBounds { max_buffered_bytes: 256 << 20, max_session_buffered_bytes: 32 << 20 }
+    }
+}
+
+/// Why [`Recorder::try_record`] refused a frame; nothing of it was kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordRefused {
+    #[error("the recorder holds {buffered} bytes not yet written; a frame of {frame} bytes would pass its bound of {limit}")]
+    ServerFull { buffered: u64, frame: u64, limit: u64 },
+    #[error("this session has {buffered} bytes not yet written; a frame of {frame} bytes would pass its bound of {limit}")]
+    SessionFull { buffered: u64, frame: u64, limit: u64 },
+    #[error("the recorder has stopped")]
+    Stopped,
+}
+
+/// What the recorder holds and what it could not store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecorderStats {
+    pub buffered_bytes: u64,
+    pub buffered_frames: u64,
+    /// Frames accepted and then not written (HDF5 error, session never begun).
+    pub frames_unstored: u64,
+}
+
+/// Bytes of accepted frames not yet written, shared by the handle and the writer.
+#[derive(Default)]
+struct Buffered {
+    stats: RecorderStats,
+    per_session: HashMap<String, u64>,
+}
+
+impl Buffered {
+    /// Why `frame_bytes` more for `session` would break `bounds`, if it would.
+    fn refusal(&self, session: &str, frame_bytes: u64, bounds: &RecorderBounds) -> Option<RecordRefused> {
+        let buffered = self.stats.buffered_bytes;
+        if buffered + frame_bytes > bounds.max_buffered_bytes {
+            return Some(RecordRefused::ServerFull { buffered, frame: frame_bytes, limit: bounds.max_buffered_bytes });
+        }
+        let buffered = self.per_session.get(session).copied().unwrap_or(0);
+        if buffered + frame_bytes > bounds.max_session_buffered_bytes {
+            let limit = bounds.max_session_buffered_bytes;
+            return Some(RecordRefused::SessionFull { buffered, frame: frame_bytes, limit });
+        }
+        None
+    }
+
+    fn add(&mut self, session: &str, frame_bytes: u64) {
+        self.stats.buffered_bytes += frame_bytes;
+        self.stats.buffered_frames += 1;
+        *self.per_session.entry(session.to_string()).or_default() += frame_bytes;
+    }
+
+    fn release(&mut self, session: &str, frames: u64, bytes: u64) {
+        self.stats.buffered_bytes -= bytes;
+        self.stats.buffered_frames -= frames;
+        if let Some(held) = self.per_session.get_mut(session) {
+            *held -= bytes;
+            if *held == 0 {
+                self.per_session.remove(session);
+            }
+        }
+    }
+}
+
+/// The accounting and the signal that room was made.
+type Budget = Arc<(Mutex<Buffered>, Condvar)>;
+
+/// What one buffered frame costs in memory.
+fn frame_bytes(frame: &RecordedFrame) -> u64 {
+    let pixels = frame.pixels.len() * std::mem::size_of::<[f32; 3]>();
+    let state = frame.state.len() * std::mem::size_of::<f32>();
+    let image = frame.ground_truth.as_ref().map_or(0, |g| g.as_raw().len());
+    (pixels + state + image) as u64 + FRAME_OVERHEAD_BYTES
+}
 
 enum Command {
     Begin(SessionInfo),
@@ -31,26 +128,75 @@ enum Command {
 pub struct Recorder {
     commands: mpsc::Sender<Command>,
     worker: Option<JoinHandle<()>>,
+    bounds: RecorderBounds,
+    budget: Budget,
 }
 
 impl Recorder {
-    /// Starts the writer thread; files go to `data_root/{checkpoint_key}.h5`.
+    /// Starts the writer thread with the default bounds; files go to
+    /// `data_root/{checkpoint_key}.h5`.
     pub fn start(data_root: &Path, flush_interval: Duration) -> std::io::Result<Recorder> {
+        Recorder::start_bounded(data_root, flush_interval, RecorderBounds::default())
+    }
+
+    /// Starts the writer thread holding at most `bounds` of frames not yet written.
+    pub fn start_bounded(data_root: &Path, flush_interval: Duration, bounds: RecorderBounds) -> std::io::Result<Recorder> {
         std::fs::create_dir_all(data_root)?;
         let (commands, inbox) = mpsc::channel();
         let root = data_root.to_path_buf();
+        let budget = Budget::default();
+        let writer = Writer::new(root, budget.clone());
         let worker = std::thread::Builder::new()
             .name("sgaps-recorder".into())
-            .spawn(move || Writer::new(root).run(inbox, flush_interval))?;
-        Ok(Recorder { commands, worker: Some(worker) })
+            .spawn(move || writer.run(inbox, flush_interval))?;
+        Ok(Recorder { commands, worker: Some(worker), bounds, budget })
     }
 
     pub fn begin_session(&self, info: SessionInfo) {
         let _ = self.commands.send(Command::Begin(info));
     }
 
+    /// Accepts `frame` if it fits the bounds now, without waiting: for a socket, which
+    /// must never block and tells its client when a frame was refused.
+    pub fn try_record(&self, session_id: &str, frame: RecordedFrame) -> Result<(), RecordRefused> {
+        let bytes = frame_bytes(&frame);
+        let mut buffered = self.budget.0.lock().expect("recorder budget lock");
+        if let Some(refused) = buffered.refusal(session_id, bytes, &self.bounds) {
+            return Err(refused);
+        }
+        buffered.add(session_id, bytes);
+        drop(buffered);
+        self.send_frame(session_id, frame, bytes)
+    }
+
+    /// Accepts `frame`, waiting until the writer has made room for it: for producers
+    /// that can wait (tools, tests). A frame larger than a bound on its own waits for
+    /// an empty buffer rather than forever.
     pub fn record(&self, session_id: &str, frame: RecordedFrame) {
-        let _ = self.commands.send(Command::Record(session_id.to_string(), frame));
+        let bytes = frame_bytes(&frame);
+        let (lock, room) = &*self.budget;
+        let mut buffered = lock.lock().expect("recorder budget lock");
+        while buffered.stats.buffered_bytes > 0 && buffered.refusal(session_id, bytes, &self.bounds).is_some() {
+            buffered = room.wait(buffered).expect("recorder budget lock");
+        }
+        buffered.add(session_id, bytes);
+        drop(buffered);
+        if let Err(e) = self.send_frame(session_id, frame, bytes) {
+            tracing::error!(session_id, error = %e, "frame not recorded");
+        }
+    }
+
+    fn send_frame(&self, session_id: &str, frame: RecordedFrame, bytes: u64) -> Result<(), RecordRefused> {
+        if self.commands.send(Command::Record(session_id.to_string(), frame)).is_err() {
+            self.budget.0.lock().expect("recorder budget lock").release(session_id, 1, bytes);
+            return Err(RecordRefused::Stopped);
+        }
+        Ok(())
+    }
+
+    /// What is buffered now and what could not be stored so far.
+    pub fn stats(&self) -> RecorderStats {
+        self.budget.0.lock().expect("recorder budget lock").stats
     }
 
     /// Writes the session's last frames; its file closes when no session uses it.
@@ -100,11 +246,24 @@ struct Writer {
     root: PathBuf,
     files: HashMap<String, (File, usize)>,
     sessions: HashMap<String, SessionWriter>,
+    budget: Budget,
 }
 
 impl Writer {
-    fn new(root: PathBuf) -> Self {
-        Writer { root, files: HashMap::new(), sessions: HashMap::new() }
+    fn new(root: PathBuf, budget: Budget) -> Self {
+        Writer { root, files: HashMap::new(), sessions: HashMap::new(), budget }
+    }
+
+    /// Frames no longer held in memory: written, or given up (then counted as unstored).
+    fn release(&self, session_id: &str, frames: &[RecordedFrame], written: bool) {
+        let bytes = frames.iter().map(frame_bytes).sum();
+        let (lock, room) = &*self.budget;
+        let mut buffered = lock.lock().expect("recorder budget lock");
+        buffered.release(session_id, frames.len() as u64, bytes);
+        if !written {
+            buffered.stats.frames_unstored += frames.len() as u64;
+        }
+        room.notify_all();
     }
 
     fn run(mut self, inbox: mpsc::Receiver<Command>, flush_interval: Duration) {
@@ -115,7 +274,10 @@ impl Writer {
                 Ok(Command::Begin(info)) => self.begin(info),
                 Ok(Command::Record(id, frame)) => match self.sessions.get_mut(&id) {
                     Some(session) => session.pending.push(frame),
-                    None => tracing::warn!(session_id = id, "frame for a session that was never begun; dropped"),
+                    None => {
+                        tracing::warn!(session_id = id, frame_id = frame.frame_id, "frame for a session that was never begun; not stored");
+                        self.release(&id, &[frame], false);
+                    }
                 },
                 Ok(Command::End(id)) => self.end(&id),
                 Ok(Command::Flush(done)) => {
@@ -214,9 +376,14 @@ impl Writer {
             return;
         }
         let frames = std::mem::take(&mut session.pending);
-        if let Err(e) = write_frames(session, &frames) {
-            tracing::error!(session_id = id, frames = frames.len(), error = %e, "writing frames to HDF5 failed");
-        }
+        let written = match write_frames(session, &frames) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(session_id = id, frames = frames.len(), error = %e, "writing frames to HDF5 failed; they are not stored");
+                false
+            }
+        };
+        self.release(id, &frames, written);
     }
 }
 
@@ -272,4 +439,88 @@ fn write_ground_truth(g: &Group, frames: &[RecordedFrame]) -> hdf5::Result<()> {
     }
     append(&images, &pixels)?;
     append(&g.dataset("ground_truth_frame_id")?, &truths.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str) -> SessionInfo {
+        SessionInfo {
+            session_id: id.into(),
+            created_at: 0.0,
+            checkpoint_key: "bounds".into(),
+            model_version: "test".into(),
+            client_resolution: [8, 8],
+            resolution: [8, 8],
+            sample_count: 10,
+            max_state_dim: 2,
+            sentinel_value: -999.0,
+        }
+    }
+
+    /// A frame of 992 buffered bytes: 72 pixels, no state, no image.
+    fn frame(frame_id: u64) -> RecordedFrame {
+        let frame = RecordedFrame { frame_id, timestamp: 0.0, pixels: vec![[0.5, 0.5, 9.0]; 72], state: vec![], ground_truth: None };
+        assert_eq!(frame_bytes(&frame), 72 * 12 + FRAME_OVERHEAD_BYTES);
+        frame
+    }
+
+    #[test]
+    fn frames_beyond_a_bound_are_refused_until_the_writer_makes_room() {
+        let dir = tempfile::tempdir().unwrap();
+        let per_frame = frame_bytes(&frame(0));
+        let bounds = RecorderBounds { max_buffered_bytes: 5 * per_frame, max_session_buffered_bytes: 3 * per_frame };
+        // A flush interval far beyond the test: only explicit flushes write.
+        let recorder = Recorder::start_bounded(dir.path(), Duration::from_secs(3600), bounds).unwrap();
+        recorder.begin_session(info("a"));
+        recorder.begin_session(info("b"));
+        for id in 0..3 {
+            recorder.try_record("a", frame(id)).unwrap();
+        }
+        let refused = recorder.try_record("a", frame(3)).unwrap_err();
+        assert!(matches!(refused, RecordRefused::SessionFull { .. }), "{refused}");
+        recorder.try_record("b", frame(0)).unwrap();
+        recorder.try_record("b", frame(1)).unwrap();
+        // Session b has room, the server does not.
+        assert!(matches!(recorder.try_record("b", frame(2)).unwrap_err(), RecordRefused::ServerFull { .. }));
+        assert_eq!(recorder.stats(), RecorderStats { buffered_bytes: 5 * per_frame, buffered_frames: 5, frames_unstored: 0 });
+
+        recorder.flush();
+        assert_eq!(recorder.stats(), RecorderStats::default(), "written frames free their bytes");
+        recorder.try_record("a", frame(3)).unwrap();
+        recorder.shutdown();
+
+        let sessions = crate::data::read_file(&dir.path().join("bounds.h5")).unwrap();
+        let stored = |id: &str| -> Vec<u64> {
+            sessions.iter().find(|s| s.info.session_id == id).unwrap().frames.iter().map(|f| f.frame_id).collect()
+        };
+        assert_eq!(stored("a"), vec![0, 1, 2, 3], "every accepted frame is stored, no refused one");
+        assert_eq!(stored("b"), vec![0, 1]);
+    }
+
+    #[test]
+    fn frames_of_a_session_never_begun_are_counted_unstored() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::start(dir.path(), Duration::from_secs(3600)).unwrap();
+        recorder.try_record("nobody", frame(0)).unwrap();
+        recorder.flush();
+        assert_eq!(recorder.stats(), RecorderStats { buffered_bytes: 0, buffered_frames: 0, frames_unstored: 1 });
+    }
+
+    #[test]
+    fn record_waits_for_room_instead_of_refusing() {
+        let dir = tempfile::tempdir().unwrap();
+        let per_frame = frame_bytes(&frame(0));
+        let bounds = RecorderBounds { max_buffered_bytes: 2 * per_frame, max_session_buffered_bytes: 2 * per_frame };
+        let recorder = Recorder::start_bounded(dir.path(), Duration::from_millis(20), bounds).unwrap();
+        recorder.begin_session(info("a"));
+        for id in 0..50 {
+            recorder.record("a", frame(id));
+            assert!(recorder.stats().buffered_bytes <= 2 * per_frame);
+        }
+        recorder.shutdown();
+        let sessions = crate::data::read_file(&dir.path().join("bounds.h5")).unwrap();
+        assert_eq!(sessions[0].frames.len(), 50);
+    }
 }
