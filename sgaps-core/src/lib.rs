@@ -11,9 +11,13 @@
 //! - [`evaluation`]: closed- and open-loop scores on clips with ground truth.
 //! - [`temporal`]: per-session history (canvas, age, scroll) for the temporal model.
 //! - [`tensorboard`]: TensorBoard event files (scalars, images) for watching training.
+//!
+//! `data` needs the `recording` feature, `training` and `tensorboard` the `training`
+//! feature (both default); the C ABI a game links builds without them.
 
 pub mod baselines;
 pub mod config;
+#[cfg(feature = "recording")]
 pub mod data;
 pub mod device;
 pub mod evaluation;
@@ -21,7 +25,9 @@ pub mod metrics;
 pub mod model;
 pub mod pipeline;
 pub mod temporal;
+#[cfg(feature = "training")]
 pub mod tensorboard;
+#[cfg(feature = "training")]
 pub mod training;
 pub mod visualize;
 
