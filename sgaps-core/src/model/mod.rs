@@ -116,6 +116,21 @@ impl Model {
         Ok(model)
     }
 
+    /// Loads checkpoint weights held in memory (the default model built into the
+    /// library), strictly; the model config must be in the file's metadata, as
+    /// [`Model::save_checkpoint`] writes it. `source` names the weights in errors.
+    pub fn load_checkpoint_bytes(bytes: &[u8], source: &Path, device: Device) -> Result<Model, ModelError> {
+        let file = weights::parse(bytes, source)?;
+        let json = file
+            .config_json
+            .ok_or_else(|| ModelError::Checkpoint(format!("{}: no model config in the metadata", source.display())))?;
+        let config: ModelConfig = serde_json::from_str(&json)
+            .map_err(|e| ModelError::Checkpoint(format!("model config in {}: {e}", source.display())))?;
+        let mut model = Model::new(&config, device)?;
+        weights::load_strict(&mut model.vs, file.tensors, source)?;
+        Ok(model)
+    }
+
     /// Writes `config.json` and `model.safetensors` into `dir` (created if needed), each
     /// by an atomic rename; the weights file carries the config too, so a reader that
     /// races a writer still gets a matching pair.

@@ -23,10 +23,15 @@ pub struct WeightsFile {
 }
 
 pub fn read(path: &Path) -> Result<WeightsFile, ModelError> {
-    let fail = |e: &dyn std::fmt::Display| ModelError::Weights(format!("{}: {e}", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| fail(&e))?;
-    let file = SafeTensors::deserialize(&bytes).map_err(|e| fail(&format!("{e:?}")))?;
-    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| fail(&format!("{e:?}")))?;
+    let bytes = std::fs::read(path).map_err(|e| ModelError::Weights(format!("{}: {e}", path.display())))?;
+    parse(&bytes, path)
+}
+
+/// The tensors and config of safetensors `bytes`; `source` names them in errors.
+pub fn parse(bytes: &[u8], source: &Path) -> Result<WeightsFile, ModelError> {
+    let fail = |e: &dyn std::fmt::Display| ModelError::Weights(format!("{}: {e}", source.display()));
+    let file = SafeTensors::deserialize(bytes).map_err(|e| fail(&format!("{e:?}")))?;
+    let (_, metadata) = SafeTensors::read_metadata(bytes).map_err(|e| fail(&format!("{e:?}")))?;
     let config_json = metadata.metadata().as_ref().and_then(|m| m.get(CONFIG_METADATA_KEY).cloned());
     let tensors = file
         .tensors()

@@ -1,7 +1,16 @@
-//! Checkpoints by key: `{checkpoint_dir}/{key}/model.safetensors` (+ `config.json`),
-//! loaded lazily, kept in a bounded cache, and reloaded when the file on disk changes.
-//! An unknown key falls back to `default`; with no `default` either, the configured
-//! model serves with freshly initialised weights (`checkpoint_loaded = false`).
+//! Checkpoints by key: `{dir}/{key}/model.safetensors` (+ `config.json`), loaded
+//! lazily, kept in a bounded cache, and reloaded when the file on disk changes.
+//!
+//! The directory is the `checkpoint_dir` setting, else `SGAPS_CHECKPOINT_DIR`, else a
+//! `checkpoints/` folder beside the library ([`location`]); never the working directory.
+//! An unknown key falls back to `default`. With no `default` on disk the default model
+//! built into the library serves, when the configured model is the one it was trained as
+//! (the built-in configuration's); a configuration asking for another model (say
+//! `model=spt_small`) gets that model with freshly initialised weights
+//! (`checkpoint_loaded = false`), as it asked.
+
+mod embedded_default;
+mod location;
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -14,6 +23,8 @@ use tch::{Device, Kind};
 use crate::config::{ModelConfig, ModelFamily};
 use crate::model::{Model, ModelError, WEIGHTS_FILE};
 
+pub use location::{library_dir, CheckpointDir, Origin as CheckpointDirOrigin, ENV_VAR as CHECKPOINT_DIR_ENV};
+
 pub const DEFAULT_KEY: &str = "default";
 
 /// A model ready to serve, and what it is.
@@ -23,7 +34,8 @@ pub struct LoadedCheckpoint {
     pub key: String,
     /// Whether trained weights exist for the key that was asked for.
     pub loaded: bool,
-    /// Identifies the weights: `{key}-{hash of the file's identity}`, or `untrained`.
+    /// Identifies the weights: `{key}-{hash of the file's identity}`,
+    /// `default-embedded-{hash}` for the built-in default, or `untrained`.
     pub version: String,
     /// The model's family: which reconstruction path the engine takes.
     pub family: ModelFamily,
@@ -48,7 +60,8 @@ struct CacheEntry {
 }
 
 pub struct CheckpointStore {
-    dir: PathBuf,
+    /// `None`: nothing configured and no `checkpoints/` beside the library.
+    dir: Option<CheckpointDir>,
     fallback_config: ModelConfig,
     device: Device,
     kind: Kind,
@@ -64,11 +77,31 @@ struct Cache {
 }
 
 impl CheckpointStore {
-    /// `fallback_config` builds the untrained model when no `default` checkpoint
-    /// exists; `capacity` bounds how many models stay loaded.
-    pub fn new(dir: &Path, fallback_config: &ModelConfig, device: Device, kind: Kind, seed: u64, capacity: usize) -> Self {
+    /// A store over the checkpoint directory found from the `checkpoint_dir` setting
+    /// `configured` (empty: not set; see the module comment). `fallback_config` builds
+    /// the model that serves when no `default` checkpoint exists; `capacity` bounds how
+    /// many models stay loaded.
+    pub fn new(configured: &Path, fallback_config: &ModelConfig, device: Device, kind: Kind, seed: u64, capacity: usize) -> Self {
+        let dir = location::resolve(configured);
+        match &dir {
+            Some(CheckpointDir { path, origin }) => {
+                tracing::info!(dir = %path.display(), from = %origin, "checkpoint directory");
+                if !path.is_dir() {
+                    tracing::warn!(dir = %path.display(), from = %origin, "the checkpoint directory does not exist (yet)");
+                }
+            }
+            None => tracing::info!(
+                "no checkpoint directory (checkpoint_dir and {CHECKPOINT_DIR_ENV} are unset, no {}/ beside {})",
+                location::BESIDE_LIBRARY,
+                library_dir().map_or("the library".into(), |d| d.display().to_string())
+            ),
+        }
+        CheckpointStore::with_dir(dir, fallback_config, device, kind, seed, capacity)
+    }
+
+    fn with_dir(dir: Option<CheckpointDir>, fallback_config: &ModelConfig, device: Device, kind: Kind, seed: u64, capacity: usize) -> Self {
         CheckpointStore {
-            dir: dir.to_path_buf(),
+            dir,
             fallback_config: fallback_config.clone(),
             device,
             kind,
@@ -78,8 +111,22 @@ impl CheckpointStore {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The checkpoint directory and why it was chosen; `None` when there is none.
+    pub fn dir(&self) -> Option<&CheckpointDir> {
+        self.dir.as_ref()
+    }
+
+    /// The directory [`CheckpointStore::register`] writes into, or an error saying how
+    /// to choose one.
+    pub fn writable_dir(&self) -> Result<&Path, ModelError> {
+        self.dir.as_ref().map(|d| d.path.as_path()).ok_or_else(|| {
+            ModelError::Checkpoint(format!(
+                "no checkpoint directory to register checkpoints in: set `checkpoint_dir=DIR` (an override) or \
+                 {CHECKPOINT_DIR_ENV}=DIR, or create {}/ beside {} (the working directory is never used by default)",
+                location::BESIDE_LIBRARY,
+                library_dir().map_or("the library".into(), |d| d.display().to_string())
+            ))
+        })
     }
 
     /// The model for `key`, loading or reloading it when needed.
@@ -97,15 +144,21 @@ impl CheckpointStore {
         Ok(fallback)
     }
 
-    /// Keys with a weights file under the checkpoint directory, sorted.
+    /// Keys that serve trained weights, sorted: those with a weights file in the
+    /// checkpoint directory, and `default` when the built-in default serves it.
     pub fn keys(&self) -> Vec<String> {
-        let mut keys: Vec<String> = std::fs::read_dir(&self.dir)
-            .into_iter()
+        let mut keys: Vec<String> = self
+            .dir
+            .iter()
+            .flat_map(|d| std::fs::read_dir(&d.path))
             .flatten()
             .flatten()
             .filter(|e| e.path().join(WEIGHTS_FILE).is_file())
             .filter_map(|e| e.file_name().into_string().ok())
             .collect();
+        if self.embedded_default_applies() && !keys.iter().any(|k| k == DEFAULT_KEY) {
+            keys.push(DEFAULT_KEY.to_string());
+        }
         keys.sort();
         keys
     }
@@ -113,19 +166,28 @@ impl CheckpointStore {
     /// Saves `model` as checkpoint `key` (atomically) and serves it from now on.
     pub fn register(&self, key: &str, model: &Model) -> Result<(), ModelError> {
         validate_key(key)?;
-        model.save_checkpoint(&self.dir.join(key))?;
+        model.save_checkpoint(&self.writable_dir()?.join(key))?;
         self.cache.lock().expect("cache lock").entries.remove(key);
         tracing::info!(key, "registered checkpoint");
         Ok(())
     }
 
+    /// Whether the default built into the library is the configured model.
+    fn embedded_default_applies(&self) -> bool {
+        &self.fallback_config == embedded_default::config()
+    }
+
+    fn key_dir(&self, key: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.path.join(key))
+    }
+
     fn stamp(&self, key: &str) -> Option<FileStamp> {
-        let meta = std::fs::metadata(self.dir.join(key).join(WEIGHTS_FILE)).ok()?;
+        let meta = std::fs::metadata(self.key_dir(key)?.join(WEIGHTS_FILE)).ok()?;
         Some(FileStamp { len: meta.len(), modified: meta.modified().ok()?, inode: meta.ino() })
     }
 
-    /// `key` exactly: from the cache when its file is unchanged, else from disk; the
-    /// untrained model when `key` has no file.
+    /// `key` exactly: from the cache when its file is unchanged, else from disk; with no
+    /// file, the built-in default (for `default`) or the untrained configured model.
     fn get_exact(&self, key: &str) -> Result<LoadedCheckpoint, ModelError> {
         let stamp = self.stamp(key);
         {
@@ -140,28 +202,29 @@ impl CheckpointStore {
         // Load outside the lock: it takes a while and other keys stay servable.
         let checkpoint = match stamp {
             Some(stamp) => {
-                let mut model = Model::load_checkpoint(&self.dir.join(key), self.device)?;
+                let dir = self.key_dir(key).expect("a stamp implies a directory");
+                let mut model = Model::load_checkpoint(&dir, self.device)?;
                 model.set_kind(self.kind);
-                tracing::info!(key, model = %model.config().name, "loaded checkpoint");
-                LoadedCheckpoint {
-                    key: key.to_string(),
-                    loaded: true,
-                    version: format!("{key}-{:08x}", version_hash(stamp)),
-                    family: model.family(),
-                    model: Arc::new(Mutex::new(model)),
-                }
+                tracing::info!(key, dir = %dir.display(), model = %model.config().name, "loaded checkpoint");
+                serving(key, true, format!("{key}-{:08x}", version_hash(stamp)), model)
+            }
+            None if key == DEFAULT_KEY && self.embedded_default_applies() => {
+                let mut model = embedded_default::load(self.device)?;
+                model.set_kind(self.kind);
+                let version = embedded_default::version();
+                tracing::info!(key, version, "serving the default model built into the library (no `{DEFAULT_KEY}` on disk)");
+                serving(key, true, version.to_string(), model)
             }
             None => {
                 let mut model = Model::new_seeded(&self.fallback_config, self.device, self.seed)?;
                 model.set_kind(self.kind);
-                tracing::warn!(key, dir = %self.dir.display(), "no checkpoint on disk; serving untrained weights");
-                LoadedCheckpoint {
-                    key: key.to_string(),
-                    loaded: false,
-                    version: "untrained".into(),
-                    family: model.family(),
-                    model: Arc::new(Mutex::new(model)),
-                }
+                tracing::warn!(
+                    key,
+                    dir = %self.dir.as_ref().map_or("none".into(), |d| d.path.display().to_string()),
+                    model = %self.fallback_config.name,
+                    "no checkpoint on disk, and the configured model is not the built-in default's: serving untrained weights"
+                );
+                serving(key, false, "untrained".into(), model)
             }
         };
         let mut cache = self.cache.lock().expect("cache lock");
@@ -176,6 +239,10 @@ impl CheckpointStore {
         }
         Ok(checkpoint)
     }
+}
+
+fn serving(key: &str, loaded: bool, version: String, model: Model) -> LoadedCheckpoint {
+    LoadedCheckpoint { key: key.to_string(), loaded, version, family: model.family(), model: Arc::new(Mutex::new(model)) }
 }
 
 /// Keys name directories: no separators, no dot-files, nothing empty.
@@ -268,6 +335,57 @@ mod tests {
         let after = store.get("game").unwrap();
         assert_ne!(before.version, after.version);
         assert_eq!(after.model.lock().unwrap().config().architecture.feedforward_dim, 96);
+    }
+
+    fn built_in_model() -> ModelConfig {
+        Config::load(None, &[]).unwrap().model
+    }
+
+    fn setting(dir: &Path) -> Option<CheckpointDir> {
+        Some(CheckpointDir { path: dir.to_path_buf(), origin: CheckpointDirOrigin::Setting })
+    }
+
+    #[test]
+    fn the_built_in_default_serves_when_no_folder_has_one() {
+        let empty = tempfile::tempdir().unwrap();
+        for dir in [None, setting(empty.path())] {
+            let store = CheckpointStore::with_dir(dir, &built_in_model(), Device::Cpu, Kind::Float, 1, 4);
+            let c = store.get("default").unwrap();
+            assert!(c.loaded);
+            assert!(c.version.starts_with("default-embedded-"), "{}", c.version);
+            assert_eq!(c.model.lock().unwrap().config(), &built_in_model());
+            // Unknown keys fall back to it, reported as not trained for themselves.
+            let c = store.get("mario").unwrap();
+            assert_eq!((c.key.as_str(), c.loaded), ("default", false));
+            assert!(c.version.starts_with("default-embedded-"));
+            assert_eq!(store.keys(), vec!["default".to_string()]);
+        }
+    }
+
+    #[test]
+    fn a_default_on_disk_wins_over_the_built_in_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::with_dir(setting(dir.path()), &built_in_model(), Device::Cpu, Kind::Float, 1, 4);
+        assert!(store.get("default").unwrap().version.starts_with("default-embedded-"));
+        store.register("default", &model_with_seed(&small_config(), 3)).unwrap();
+        let c = store.get("default").unwrap();
+        assert!(c.loaded && !c.version.starts_with("default-embedded-"), "{}", c.version);
+        assert_eq!(c.model.lock().unwrap().config(), &small_config());
+    }
+
+    #[test]
+    fn another_configured_model_is_served_untrained_not_replaced_by_the_built_in_default() {
+        let store = CheckpointStore::with_dir(None, &small_config(), Device::Cpu, Kind::Float, 1, 4);
+        let c = store.get("default").unwrap();
+        assert_eq!((c.loaded, c.version.as_str()), (false, "untrained"));
+        assert!(store.keys().is_empty());
+    }
+
+    #[test]
+    fn registering_without_a_checkpoint_directory_says_how_to_set_one() {
+        let store = CheckpointStore::with_dir(None, &small_config(), Device::Cpu, Kind::Float, 1, 4);
+        let error = store.register("mario", &model_with_seed(&small_config(), 1)).unwrap_err().to_string();
+        assert!(error.contains("checkpoint_dir=DIR") && error.contains(CHECKPOINT_DIR_ENV), "{error}");
     }
 
     #[test]

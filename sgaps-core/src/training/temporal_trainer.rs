@@ -86,7 +86,7 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
         best_epoch: state.best_epoch,
         best_metric: state.best_metric.unwrap_or(f64::NAN),
         linear_psnr: f64::NAN,
-        checkpoint: store.dir().join(&options.checkpoint_key),
+        checkpoint: store.writable_dir()?.join(&options.checkpoint_key),
     };
 
     for epoch in state.epochs_done..t.epochs {

@@ -148,7 +148,7 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
         best_epoch: state.best_epoch,
         best_metric: state.best_metric.unwrap_or(f64::NAN),
         linear_psnr: grid_validation.as_ref().map_or(f64::NAN, |v| v.linear_psnr),
-        checkpoint: store.dir().join(&options.checkpoint_key),
+        checkpoint: store.writable_dir()?.join(&options.checkpoint_key),
     };
 
     for epoch in state.epochs_done..t.epochs {
