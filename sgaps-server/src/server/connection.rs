@@ -2,20 +2,27 @@
 //! reading never waits for inference: frames go to the batcher, and its answers come
 //! back on a channel that this task turns into `uv_coordinates` messages.
 //!
-//! Every bad message is answered with an `error` and the connection stays usable.
+//! Every bad message is answered with an `error` and the connection stays usable; so
+//! is every input a limit refuses (message size, session starts, frame rate, storage
+//! room), with SERVER_OVERLOAD or INVALID_MESSAGE and `details.reason`. Only a message
+//! beyond the socket's own cap (twice `server.max_message_bytes`) ends the connection,
+//! with close code 1009, since the socket cannot skip it unread.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use sgaps_core::data::{RecordedFrame, SessionInfo};
+use sgaps_core::metrics::resized_to;
 use sgaps_core::pipeline::{EngineError, SessionId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
 use super::batcher::{Enqueued, FrameJob, FrameOutcome};
 use super::codec::{decode_frame, encode_coordinates, DecodeLimits};
+use super::frame_rate::FrameRate;
+use super::metrics::Refusal;
 use super::protocol::{ClientMessage, ErrorCode, ErrorPayload, FrameDataPayload, ServerMessage, SessionStartAck, SessionStartPayload};
 use super::registry::{now_seconds, FrameRecord, Latest, SessionEntry, Status};
 use super::App;
@@ -27,6 +34,11 @@ const MESSAGE_TYPES: [&str; 4] = ["session_start", "frame_data", "frame_data_deb
 struct ActiveSession {
     entry: Arc<Mutex<SessionEntry>>,
     engine_id: SessionId,
+    /// One of the `server.max_sessions` slots, given back when the session ends.
+    _slot: OwnedSemaphorePermit,
+    frame_rate: FrameRate,
+    /// `[width, height]` the server reconstructs at; the dashboard's ground truth too.
+    resolution: [usize; 2],
     max_state_dim: usize,
     debug_mode: bool,
     quantized_coordinates: bool,
@@ -44,6 +56,8 @@ struct Connection {
     /// A session created over REST and named by `?session_id=`.
     preset: Option<Arc<Mutex<SessionEntry>>>,
     session: Option<ActiveSession>,
+    /// Sessions this connection has started, for `server.max_sessions_per_connection`.
+    sessions_started: u32,
 }
 
 pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<SessionEntry>>>) {
@@ -59,7 +73,7 @@ pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<Sess
         let _ = sink.close().await;
     });
     let (outcomes, mut outcome_rx) = mpsc::channel(OUTCOMES_IN_FLIGHT);
-    let mut conn = Connection { app: app.clone(), out, outcomes, preset, session: None };
+    let mut conn = Connection { app: app.clone(), out, outcomes, preset, session: None, sessions_started: 0 };
     let client_id = uuid::Uuid::new_v4().to_string();
     conn.send(ServerMessage::ConnectionAck { client_id: client_id.clone(), server_version: env!("CARGO_PKG_VERSION").into() })
         .await;
@@ -84,7 +98,11 @@ pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<Sess
                     last_message = Instant::now();
                     conn.error(ErrorCode::InvalidMessage, "binary frames are not part of the protocol; send JSON text", None).await;
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Err(e)) => {
+                    conn.close_if_too_big(e).await;
+                    break;
+                }
+                Some(Ok(Message::Close(_))) | None => break,
                 Some(Ok(_)) => last_message = Instant::now(), // ping/pong: axum answers pings
             },
             Some(outcome) = outcome_rx.recv() => conn.handle_outcome(outcome).await,
@@ -120,7 +138,29 @@ impl Connection {
         self.send(ServerMessage::Error(ErrorPayload { code, message: message.to_string(), details })).await;
     }
 
+    /// A read error that is a message beyond the socket's cap: says so with close code
+    /// 1009 before the connection ends (the socket cannot read on past it).
+    async fn close_if_too_big(&self, error: axum::Error) {
+        use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+        let inner = error.into_inner();
+        let Some(Error::Capacity(CapacityError::MessageTooLong { size, max_size })) = inner.downcast_ref::<Error>() else {
+            tracing::debug!(error = %inner, "connection read failed");
+            return;
+        };
+        self.app.metrics.refuse(Refusal::MessageTooLarge);
+        tracing::info!(size, max_size, "message beyond the socket's cap; closing");
+        let reason = format!("message of {size} bytes, the socket reads at most {max_size}");
+        let _ = self.out.send(Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: reason.into() }))).await;
+    }
+
     async fn handle_text(&mut self, text: &str) {
+        let max = self.app.config.server.max_message_bytes;
+        if text.len() > max {
+            self.app.metrics.refuse(Refusal::MessageTooLarge);
+            let details = json!({ "reason": "message_too_large", "bytes": text.len(), "max_message_bytes": max });
+            let message = format!("a message of {} bytes is over server.max_message_bytes = {max}; it was not read", text.len());
+            return self.error(ErrorCode::InvalidMessage, &message, Some(details)).await;
+        }
         let value: serde_json::Value = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => return self.error(ErrorCode::InvalidMessage, &format!("not valid JSON: {e}"), None).await,
@@ -152,12 +192,24 @@ impl Connection {
 
     async fn start_session(&mut self, payload: SessionStartPayload) {
         let app = self.app.clone();
+        let per_connection = app.config.server.max_sessions_per_connection;
+        if self.sessions_started >= per_connection {
+            app.metrics.refuse(Refusal::SessionStarts);
+            let message = format!(
+                "this connection has started {per_connection} sessions (server.max_sessions_per_connection); reconnect to start another"
+            );
+            let details = json!({ "reason": "session_starts", "max_sessions_per_connection": per_connection });
+            return self.error(ErrorCode::ServerOverload, &message, Some(details)).await;
+        }
         // A second session_start replaces the first.
         self.end_session();
-        if app.engine.active_sessions() >= app.config.server.max_sessions as usize {
-            let message = format!("the server is at its limit of {} sessions", app.config.server.max_sessions);
-            return self.error(ErrorCode::ServerOverload, &message, None).await;
-        }
+        let Ok(slot) = app.session_slots.clone().try_acquire_owned() else {
+            app.metrics.refuse(Refusal::SessionLimit);
+            let max = app.config.server.max_sessions;
+            let details = json!({ "reason": "session_limit", "max_sessions": max });
+            return self.error(ErrorCode::ServerOverload, &format!("the server is at its limit of {max} sessions"), Some(details)).await;
+        };
+        self.sessions_started += 1;
         let key = payload.checkpoint_key.clone();
         let resolution = payload.resolution;
         // Loading a checkpoint reads files and builds a model: off the async threads.
@@ -221,6 +273,9 @@ impl Connection {
         self.session = Some(ActiveSession {
             entry,
             engine_id: params.session_id,
+            _slot: slot,
+            frame_rate: FrameRate::new(app.config.server.max_frames_per_second),
+            resolution: params.resolution,
             max_state_dim: params.max_state_dim,
             debug_mode,
             quantized_coordinates: compression.coordinates,
@@ -236,6 +291,14 @@ impl Connection {
         let Some(session) = self.session.as_mut() else {
             return self.error(ErrorCode::SessionNotStarted, "send session_start before frames", None).await;
         };
+        if !session.frame_rate.admit(received) {
+            app.metrics.refuse(Refusal::FrameRate);
+            let fps = session.frame_rate.per_second();
+            let frame_id = payload.frame_id;
+            let details = json!({ "reason": "frame_rate", "frame_id": frame_id, "max_frames_per_second": fps });
+            let message = format!("frame {frame_id} refused (not stored): over server.max_frames_per_second = {fps} for this session");
+            return self.error(ErrorCode::ServerOverload, &message, Some(details)).await;
+        }
         let limits = DecodeLimits {
             max_pixels: app.config.sampling.max_sample_count as usize,
             max_debug_frame_pixels: app.config.server.max_debug_frame_pixels,
@@ -256,6 +319,25 @@ impl Connection {
             let details = json!({ "field": e.field, "frame_id": frame.frame_id });
             return self.error(ErrorCode::InvalidFrameData, &e.to_string(), Some(details)).await;
         }
+        // Stored first: a frame the recorder has no room for is refused before it counts
+        // as received, so every frame the server accepts is stored.
+        if let Some(storage) = &app.storage {
+            let id = session.entry.lock().expect("entry lock").id.clone();
+            let recorded = RecordedFrame {
+                frame_id: frame.frame_id,
+                timestamp: frame.timestamp,
+                pixels: frame.pixels.iter().map(|p| [p.u, p.v, p.value]).collect(),
+                state: frame.state.clone(),
+                ground_truth: frame.ground_truth.clone(),
+            };
+            if let Err(refused) = storage.try_record(&id, recorded) {
+                app.metrics.refuse(Refusal::StorageFull);
+                tracing::warn!(session_id = id, frame_id = frame.frame_id, %refused, "frame refused: storage is behind");
+                let details = json!({ "reason": "storage_full", "frame_id": frame.frame_id });
+                let message = format!("frame {} refused (not stored): {refused}", frame.frame_id);
+                return self.error(ErrorCode::ServerOverload, &message, Some(details)).await;
+            }
+        }
         app.metrics.frames_received.inc();
         {
             let mut entry = session.entry.lock().expect("entry lock");
@@ -273,23 +355,12 @@ impl Connection {
                 skipped: false,
             });
         }
-        // Every frame is stored, reconstructed or not.
-        if let Some(storage) = &app.storage {
-            let id = session.entry.lock().expect("entry lock").id.clone();
-            storage.record(
-                &id,
-                RecordedFrame {
-                    frame_id: frame.frame_id,
-                    timestamp: frame.timestamp,
-                    pixels: frame.pixels.iter().map(|p| [p.u, p.v, p.value]).collect(),
-                    state: frame.state.clone(),
-                    ground_truth: frame.ground_truth.clone(),
-                },
-            );
-        }
         session.last_samples = frame.pixels.iter().map(|p| [p.u, p.v]).collect();
-        if frame.ground_truth.is_some() {
-            session.last_ground_truth = frame.ground_truth.clone();
+        if let Some(truth) = &frame.ground_truth {
+            // Kept for the dashboard at the reconstruction's size: a session holds at most
+            // one reconstruction-sized truth, however large the client's screen.
+            let [w, h] = session.resolution.map(|d| d as u32);
+            session.last_ground_truth = Some(resized_to(truth, w, h));
         }
         let job = FrameJob { session: session.engine_id, frame, received, reply: self.outcomes.clone() };
         if let Enqueued::ReplacedOlder(older) = app.batcher.submit(job) {

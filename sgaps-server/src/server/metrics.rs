@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntGauge, Registry, TextEncoder};
+use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 pub struct Metrics {
     registry: Registry,
@@ -12,6 +12,15 @@ pub struct Metrics {
     /// arrived while they waited (overload).
     pub frames_skipped: IntCounter,
     pub frames_invalid: IntCounter,
+    /// Inputs refused by a limit, by `reason` (see [`Refusal`]); nothing of them is kept.
+    pub refused: IntCounterVec,
+    /// Bytes of accepted frames the recorder holds, not yet written.
+    pub storage_buffered_bytes: IntGauge,
+    /// Frames accepted and then not written (HDF5 error): lost, and said so here.
+    pub storage_frames_unstored: IntGauge,
+    /// Sessions the registry holds (active, pending and ended ones kept for REST).
+    pub registry_sessions: IntGauge,
+    pub registry_pruned: IntCounter,
     pub bytes_received: IntCounter,
     pub active_sessions: IntGauge,
     pub connections: IntGauge,
@@ -48,6 +57,16 @@ impl Metrics {
             frames_reconstructed: counter("frames_reconstructed_total", "Frames reconstructed"),
             frames_skipped: counter("frames_skipped_total", "Frames stored but not reconstructed under overload"),
             frames_invalid: counter("frames_invalid_total", "Frames refused as invalid"),
+            refused: {
+                let opts = Opts::new("refused_total", "Client inputs refused by a server limit, by reason");
+                let c = IntCounterVec::new(opts, &["reason"]).expect("valid metric");
+                registry.register(Box::new(c.clone())).expect("unique metric");
+                c
+            },
+            storage_buffered_bytes: gauge("storage_buffered_bytes", "Bytes of accepted frames not yet written to HDF5"),
+            storage_frames_unstored: gauge("storage_frames_unstored", "Frames accepted but not written (HDF5 errors)"),
+            registry_sessions: gauge("registry_sessions", "Sessions known to REST (active, pending, ended and kept)"),
+            registry_pruned: counter("registry_pruned_total", "Sessions forgotten by retention"),
             bytes_received: counter("bytes_received_total", "WebSocket message bytes received"),
             active_sessions: gauge("active_sessions", "Sessions streaming now"),
             connections: gauge("websocket_connections", "Open WebSocket connections"),
@@ -64,6 +83,10 @@ impl Metrics {
         }
     }
 
+    pub fn refuse(&self, reason: Refusal) {
+        self.refused.with_label_values(&[reason.label()]).inc();
+    }
+
     pub fn observe_batch(&self, frames: usize, took: Duration) {
         self.batch_size.observe(frames as f64);
         self.inference_seconds.observe(took.as_secs_f64());
@@ -74,5 +97,32 @@ impl Metrics {
         let mut out = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
         String::from_utf8(out).expect("prometheus text is UTF-8")
+    }
+}
+
+/// Which limit refused a client's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Over `server.max_message_bytes`.
+    MessageTooLarge,
+    /// Over `server.max_frames_per_second` for its session.
+    FrameRate,
+    /// The recorder's buffer bound (`server.storage.max_*buffered_bytes`).
+    StorageFull,
+    /// `server.max_sessions` sessions stream already.
+    SessionLimit,
+    /// Over `server.max_sessions_per_connection` session starts.
+    SessionStarts,
+}
+
+impl Refusal {
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::MessageTooLarge => "message_too_large",
+            Refusal::FrameRate => "frame_rate",
+            Refusal::StorageFull => "storage_full",
+            Refusal::SessionLimit => "session_limit",
+            Refusal::SessionStarts => "session_starts",
+        }
     }
 }

@@ -3,12 +3,16 @@
 //! ```text
 //! socket ─ connection task ─┬─ storage writer thread (every frame, HDF5)
 //!                           └─ batcher thread ── Engine::submit_batch ── answers ─> connection
+//! registry pruner (tokio interval): forgets ended sessions by count and age
 //! ```
+//!
+//! Everything a client controls is bounded (docs/serving.md adds the bounds up).
 
 mod batcher;
 mod codec;
 mod connection;
 mod dashboard;
+mod frame_rate;
 mod metrics;
 pub mod protocol;
 mod registry;
@@ -28,9 +32,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
-use sgaps_core::data::Recorder;
+use sgaps_core::data::{Recorder, RecorderBounds};
 use sgaps_core::pipeline::Engine;
 use sgaps_core::Config;
+use tokio::sync::Semaphore;
 
 use batcher::Batcher;
 use metrics::Metrics;
@@ -44,6 +49,8 @@ pub struct App {
     storage: Option<Recorder>,
     metrics: Arc<Metrics>,
     registry: Registry,
+    /// `server.max_sessions` permits; a streaming session holds one.
+    session_slots: Arc<Semaphore>,
     started: Instant,
     /// Flips to true once on SIGINT/SIGTERM; connections say goodbye and end.
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -51,6 +58,7 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> anyhow::Result<Arc<App>> {
+        check_limits(&config.server)?;
         let engine = Arc::new(Engine::open(config.clone())?);
         let metrics = Arc::new(Metrics::new());
         let batching = &config.server.batching;
@@ -61,20 +69,38 @@ impl App {
             metrics.clone(),
         );
         let storage = if config.server.storage.enabled {
-            Some(Recorder::start(Path::new(&config.data_root), Duration::from_secs_f64(config.server.storage.flush_interval_s))?)
+            let storage = &config.server.storage;
+            let bounds = RecorderBounds {
+                max_buffered_bytes: storage.max_buffered_bytes,
+                max_session_buffered_bytes: storage.max_session_buffered_bytes,
+            };
+            let flush_interval = Duration::from_secs_f64(storage.flush_interval_s);
+            Some(Recorder::start_bounded(Path::new(&config.data_root), flush_interval, bounds)?)
         } else {
             None
         };
         Ok(Arc::new(App {
+            registry: Registry::new(config.server.retention.clone()),
+            session_slots: Arc::new(Semaphore::new(config.server.max_sessions as usize)),
             config,
             engine,
             batcher,
             storage,
             metrics,
-            registry: Registry::default(),
             started: Instant::now(),
             shutdown: tokio::sync::watch::channel(false).0,
         }))
+    }
+
+    /// Gauges that are read rather than counted: storage backlog, registry size.
+    fn refresh_gauges(&self) {
+        self.metrics.queue_depth.set(self.batcher.depth() as i64);
+        self.metrics.registry_sessions.set(self.registry.len() as i64);
+        if let Some(storage) = &self.storage {
+            let stats = storage.stats();
+            self.metrics.storage_buffered_bytes.set(stats.buffered_bytes as i64);
+            self.metrics.storage_frames_unstored.set(stats.frames_unstored as i64);
+        }
     }
 
     pub fn router(self: &Arc<App>) -> Router {
@@ -106,8 +132,12 @@ async fn websocket(State(app): State<Arc<App>>, Query(query): Query<StreamQuery>
         },
         None => None,
     };
+    // The socket reads up to twice the limit, so a message a little over it is answered
+    // (INVALID_MESSAGE) and the connection goes on; beyond that it closes (1009).
+    let socket_cap = app.config.server.max_message_bytes.saturating_mul(2);
     upgrade
-        .max_message_size(app.config.server.max_message_bytes)
+        .max_message_size(socket_cap)
+        .max_frame_size(socket_cap)
         .on_upgrade(move |socket| connection::run(socket, app, preset))
 }
 
@@ -149,6 +179,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
 async fn serve(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on {addr}: dashboard http://{addr}/, stream ws://{addr}/ws/stream, REST http://{addr}/api");
+    let pruner = tokio::spawn(prune_registry(app.clone()));
     let shutdown_app = app.clone();
     axum::serve(listener, app.router())
         .with_graceful_shutdown(async move {
@@ -160,6 +191,42 @@ async fn serve(app: Arc<App>, addr: SocketAddr) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while app.metrics.connections.get() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pruner.abort();
+    let _ = pruner.await;
+    Ok(())
+}
+
+/// Applies `server.retention` every `prune_interval_s`, so ended sessions go even when
+/// no new session is created.
+async fn prune_registry(app: Arc<App>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(app.config.server.retention.prune_interval_s));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let pruned = app.registry.prune();
+        if pruned > 0 {
+            app.metrics.registry_pruned.inc_by(pruned as u64);
+            tracing::debug!(pruned, "registry pruned");
+        }
+        app.refresh_gauges();
+    }
+}
+
+/// Refuses limits that would make the server refuse everything or nothing, naming the key.
+fn check_limits(server: &sgaps_core::config::ServerConfig) -> anyhow::Result<()> {
+    let positive = [
+        ("server.max_sessions", server.max_sessions as f64),
+        ("server.max_sessions_per_connection", server.max_sessions_per_connection as f64),
+        ("server.max_message_bytes", server.max_message_bytes as f64),
+        ("server.max_frames_per_second", server.max_frames_per_second),
+        ("server.storage.max_buffered_bytes", server.storage.max_buffered_bytes as f64),
+        ("server.storage.max_session_buffered_bytes", server.storage.max_session_buffered_bytes as f64),
+        ("server.retention.prune_interval_s", server.retention.prune_interval_s),
+        ("server.retention.ended_ttl_s", server.retention.ended_ttl_s),
+    ];
+    for (key, value) in positive {
+        anyhow::ensure!(value.is_finite() && value > 0.0, "`{key}` must be a positive number, got {value}");
     }
     Ok(())
 }

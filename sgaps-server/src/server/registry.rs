@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use image::GrayImage;
 use serde::Serialize;
 use sgaps_core::pipeline::importance::ImportanceMap;
+use sgaps_core::config::RetentionConfig;
 use sgaps_core::pipeline::SessionId;
 use tokio::sync::Notify;
 
@@ -111,24 +112,40 @@ impl SessionEntry {
     }
 }
 
-#[derive(Default)]
+/// Every session REST can see. Active and pending ones are bounded by
+/// `server.max_sessions`; ended ones by `server.retention` (count and age), pruned on a
+/// timer and whenever a session is created.
 pub struct Registry {
     sessions: Mutex<HashMap<String, Arc<Mutex<SessionEntry>>>>,
+    retention: RetentionConfig,
 }
 
-/// How long an ended session stays visible to REST.
-const ENDED_RETENTION_SECONDS: f64 = 3600.0;
-
-/// Forgets sessions ended an hour ago and REST-created ones whose client never came.
-fn prune(sessions: &mut HashMap<String, Arc<Mutex<SessionEntry>>>, now: f64) {
-    sessions.retain(|_, entry| {
+/// Forgets ended sessions past their age or beyond the newest `max_ended_sessions`, and
+/// REST-created ones whose client never came. Returns how many it forgot.
+fn prune(sessions: &mut HashMap<String, Arc<Mutex<SessionEntry>>>, now: f64, retention: &RetentionConfig) -> usize {
+    let before = sessions.len();
+    let mut ended = Vec::new();
+    sessions.retain(|id, entry| {
         let e = entry.lock().expect("entry lock");
         match e.status {
-            Status::Ended => now - e.last_activity < ENDED_RETENTION_SECONDS,
+            Status::Ended => {
+                let keep = now - e.last_activity < retention.ended_ttl_s;
+                if keep {
+                    ended.push((e.last_activity, id.clone()));
+                }
+                keep
+            }
             Status::Pending => now < e.expires_at,
             Status::Active => true,
         }
     });
+    if ended.len() > retention.max_ended_sessions {
+        ended.sort_by(|a, b| b.0.total_cmp(&a.0)); // newest first
+        for (_, id) in &ended[retention.max_ended_sessions..] {
+            sessions.remove(id);
+        }
+    }
+    before - sessions.len()
 }
 
 pub fn now_seconds() -> f64 {
@@ -136,6 +153,20 @@ pub fn now_seconds() -> f64 {
 }
 
 impl Registry {
+    pub fn new(retention: RetentionConfig) -> Registry {
+        Registry { sessions: Mutex::default(), retention }
+    }
+
+    /// Applies the retention rules now; returns how many sessions were forgotten.
+    pub fn prune(&self) -> usize {
+        prune(&mut self.sessions.lock().expect("registry lock"), now_seconds(), &self.retention)
+    }
+
+    /// Sessions held now, of every status.
+    pub fn len(&self) -> usize {
+        self.sessions.lock().expect("registry lock").len()
+    }
+
     /// A new session entry with a fresh id.
     pub fn create(&self, status: Status, checkpoint_key: &str, target_fps: u32, ttl_seconds: f64) -> Arc<Mutex<SessionEntry>> {
         let now = now_seconds();
@@ -160,7 +191,7 @@ impl Registry {
         let id = entry.id.clone();
         let entry = Arc::new(Mutex::new(entry));
         let mut sessions = self.sessions.lock().expect("registry lock");
-        prune(&mut sessions, now);
+        prune(&mut sessions, now, &self.retention);
         sessions.insert(id, entry.clone());
         entry
     }
@@ -168,7 +199,6 @@ impl Registry {
     pub fn get(&self, id: &str) -> Option<Arc<Mutex<SessionEntry>>> {
         self.sessions.lock().expect("registry lock").get(id).cloned()
     }
-
 
     /// Every session, newest first.
     pub fn all(&self) -> Vec<Arc<Mutex<SessionEntry>>> {
@@ -185,5 +215,53 @@ impl Registry {
             .values()
             .filter(|e| matches!(e.lock().expect("entry lock").status, Status::Pending | Status::Active))
             .count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn retention(max_ended_sessions: usize, ended_ttl_s: f64) -> RetentionConfig {
+        RetentionConfig { max_ended_sessions, ended_ttl_s, prune_interval_s: 1.0 }
+    }
+
+    /// An entry ended `age` seconds ago.
+    fn ended(registry: &Registry, age: f64) -> String {
+        let entry = registry.create(Status::Active, "default", 10, 0.0);
+        let mut e = entry.lock().unwrap();
+        e.status = Status::Ended;
+        e.last_activity = now_seconds() - age;
+        e.id.clone()
+    }
+
+    #[test]
+    fn ended_sessions_are_kept_by_count_and_age() {
+        let registry = Registry::new(retention(3, 100.0));
+        let old = ended(&registry, 500.0);
+        let newest: Vec<String> = (0..5).map(|i| ended(&registry, 10.0 - i as f64)).collect();
+        let active = registry.create(Status::Active, "default", 10, 0.0).lock().unwrap().id.clone();
+        let pending = registry.create(Status::Pending, "default", 10, 300.0).lock().unwrap().id.clone();
+        let expired = registry.create(Status::Pending, "default", 10, -1.0).lock().unwrap().id.clone();
+        // Creating prunes too, so some went already; the timer's prune finishes the job.
+        registry.prune();
+        assert_eq!(registry.len(), 5, "3 ended + 1 active + 1 pending");
+        for id in [&old, &newest[0], &newest[1], &expired] {
+            assert!(registry.get(id).is_none(), "{id} should be forgotten");
+        }
+        for id in newest[2..].iter().chain([&active, &pending]) {
+            assert!(registry.get(id).is_some(), "{id} should be kept");
+        }
+        assert_eq!(registry.prune(), 0, "nothing more to prune");
+    }
+
+    #[test]
+    fn active_sessions_are_never_pruned() {
+        let registry = Registry::new(retention(0, 0.0));
+        let entry = registry.create(Status::Active, "default", 10, 0.0);
+        entry.lock().unwrap().last_activity = 0.0;
+        assert_eq!(registry.prune(), 0);
+        entry.lock().unwrap().status = Status::Ended;
+        assert_eq!(registry.prune(), 1);
     }
 }

@@ -53,7 +53,7 @@ async fn health(State(app): State<Arc<App>>) -> Json<Value> {
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
-    app.metrics.queue_depth.set(app.batcher.depth() as i64);
+    app.refresh_gauges();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response()
 }
 
