@@ -279,8 +279,13 @@ const char *sgaps_status_name(int32_t status);
 struct SgapsEngineOptions sgaps_engine_options_default(void);
 
 // Opens an engine: composes the configuration (`options->conf_dir` or the built-in
-// one, then the overrides in order) and prepares the checkpoint store. Models load
-// lazily, on the first session that needs them. On success `*out_engine` receives
+// one, then the overrides in order) and prepares the checkpoint store. Checkpoints are
+// looked up in the `checkpoint_dir` setting, else the directory the environment
+// variable SGAPS_CHECKPOINT_DIR names, else a `checkpoints/` folder beside libsgaps.so;
+// never in the working directory. The trained default model is built into the
+// library: with the built-in model configuration, "default" (and any key without a
+// checkpoint) is served by it when no folder has one, from any working directory.
+// Models load lazily, on the first session that needs them. On success `*out_engine` receives
 // the new engine; on failure it is set to NULL and the status says why
 // (SGAPS_STATUS_CONFIG_ERROR names the bad key and where it came from).
 //
@@ -439,10 +444,12 @@ enum SgapsStatus sgaps_engine_submit_batch(const struct SgapsEngine *engine,
                                            struct SgapsBatchItem *items,
                                            size_t count);
 
-// Writes the keys of the checkpoints on disk, sorted, one per line ("a\nb"), as a
-// NUL-terminated string into `buffer`, and their length in bytes including the NUL
-// into `*out_length`. Pass NULL and 0 to ask for the length only; a buffer that is
-// too small fails with SGAPS_STATUS_BUFFER_TOO_SMALL (after setting `*out_length`).
+// Writes the keys that serve trained weights (those in the checkpoint directory, and
+// "default" when the default model built into the library serves it), sorted, one
+// per line ("a\nb"), as a NUL-terminated string into `buffer`, and their length in
+// bytes including the NUL into `*out_length`. Pass NULL and 0 to ask for the length
+// only; a buffer that is too small fails with SGAPS_STATUS_BUFFER_TOO_SMALL (after
+// setting `*out_length`).
 // No checkpoints gives "".
 //
 // Ownership: `buffer` belongs to the caller.
@@ -459,8 +466,10 @@ enum SgapsStatus sgaps_engine_list_checkpoints(const struct SgapsEngine *engine,
 // Registers the checkpoint directory `checkpoint_dir` (model.safetensors and
 // config.json, e.g. written by the trainer) as `key`: loads it strictly (a missing,
 // unexpected or mis-shaped tensor fails with SGAPS_STATUS_CHECKPOINT_ERROR naming it)
-// and copies it into the engine's checkpoint_dir. New sessions of `key` use it, and
-// live ones from their next frame.
+// and copies it into the engine's checkpoint directory. New sessions of `key` use it,
+// and live ones from their next frame. Without a checkpoint directory (no
+// checkpoint_dir setting, no SGAPS_CHECKPOINT_DIR, no checkpoints/ beside the library)
+// it fails with SGAPS_STATUS_CHECKPOINT_ERROR saying how to set one.
 //
 // Ownership: the strings are only read during the call.
 // Thread safety: any thread, concurrently with any other call on the engine.
@@ -498,6 +507,26 @@ enum SgapsStatus sgaps_write_importance_png(const char *path,
                                             size_t len,
                                             uint32_t width,
                                             uint32_t height);
+
+// Interpolates `frame`'s samples linearly into a `width` x `height` picture (pass the
+// reconstruction's size): written into `out_image` (width * height grey levels,
+// row-major, top row first) unless it is NULL with `capacity` 0. `*out_psnr` receives
+// the picture's PSNR (dB) against the frame's ground truth resized to width x height,
+// as sgaps_session_submit computes `ground_truth_psnr`; NaN when the frame carries
+// none. Outside the samples' convex hull a pixel takes the nearest sample's value.
+//
+// Ownership: everything is only read during the call; `out_image` belongs to the caller.
+// Thread safety: any thread.
+//
+// # Safety
+// `frame` must point to a valid SgapsFrame whose pointers are valid for their lengths,
+// `out_image` NULL or writable for `capacity` bytes, and `out_psnr` writable.
+enum SgapsStatus sgaps_linear_interpolation(const struct SgapsFrame *frame,
+                                            uint32_t width,
+                                            uint32_t height,
+                                            uint8_t *out_image,
+                                            size_t capacity,
+                                            double *out_psnr);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,5 +1,6 @@
 //! Listing and registering checkpoints (directories of model.safetensors + config.json
-//! under the engine's checkpoint_dir).
+//! in the engine's checkpoint directory: the checkpoint_dir setting, else
+//! SGAPS_CHECKPOINT_DIR, else checkpoints/ beside libsgaps.so).
 
 use std::ffi::c_char;
 use std::path::Path;
@@ -9,10 +10,12 @@ use crate::error::{FfiError, SgapsStatus};
 use crate::panic::status_boundary;
 use crate::pointers::{copy_into, output, reference, utf8};
 
-/// Writes the keys of the checkpoints on disk, sorted, one per line ("a\nb"), as a
-/// NUL-terminated string into `buffer`, and their length in bytes including the NUL
-/// into `*out_length`. Pass NULL and 0 to ask for the length only; a buffer that is
-/// too small fails with SGAPS_STATUS_BUFFER_TOO_SMALL (after setting `*out_length`).
+/// Writes the keys that serve trained weights (those in the checkpoint directory, and
+/// "default" when the default model built into the library serves it), sorted, one
+/// per line ("a\nb"), as a NUL-terminated string into `buffer`, and their length in
+/// bytes including the NUL into `*out_length`. Pass NULL and 0 to ask for the length
+/// only; a buffer that is too small fails with SGAPS_STATUS_BUFFER_TOO_SMALL (after
+/// setting `*out_length`).
 /// No checkpoints gives "".
 ///
 /// Ownership: `buffer` belongs to the caller.
@@ -45,8 +48,10 @@ pub unsafe extern "C" fn sgaps_engine_list_checkpoints(
 /// Registers the checkpoint directory `checkpoint_dir` (model.safetensors and
 /// config.json, e.g. written by the trainer) as `key`: loads it strictly (a missing,
 /// unexpected or mis-shaped tensor fails with SGAPS_STATUS_CHECKPOINT_ERROR naming it)
-/// and copies it into the engine's checkpoint_dir. New sessions of `key` use it, and
-/// live ones from their next frame.
+/// and copies it into the engine's checkpoint directory. New sessions of `key` use it,
+/// and live ones from their next frame. Without a checkpoint directory (no
+/// checkpoint_dir setting, no SGAPS_CHECKPOINT_DIR, no checkpoints/ beside the library)
+/// it fails with SGAPS_STATUS_CHECKPOINT_ERROR saying how to set one.
 ///
 /// Ownership: the strings are only read during the call.
 /// Thread safety: any thread, concurrently with any other call on the engine.

@@ -55,8 +55,13 @@ const DEFAULT_OPTIONS: SgapsEngineOptions =
     SgapsEngineOptions { conf_dir: std::ptr::null(), overrides: std::ptr::null(), override_count: 0 };
 
 /// Opens an engine: composes the configuration (`options->conf_dir` or the built-in
-/// one, then the overrides in order) and prepares the checkpoint store. Models load
-/// lazily, on the first session that needs them. On success `*out_engine` receives
+/// one, then the overrides in order) and prepares the checkpoint store. Checkpoints are
+/// looked up in the `checkpoint_dir` setting, else the directory the environment
+/// variable SGAPS_CHECKPOINT_DIR names, else a `checkpoints/` folder beside libsgaps.so;
+/// never in the working directory. The trained default model is built into the
+/// library: with the built-in model configuration, "default" (and any key without a
+/// checkpoint) is served by it when no folder has one, from any working directory.
+/// Models load lazily, on the first session that needs them. On success `*out_engine` receives
 /// the new engine; on failure it is set to NULL and the status says why
 /// (SGAPS_STATUS_CONFIG_ERROR names the bad key and where it came from).
 ///

@@ -15,9 +15,11 @@ pub mod frame;
 pub mod batch;
 pub mod checkpoints;
 pub mod png;
+pub mod baseline;
 mod panic;
 mod pointers;
 
+pub use baseline::*;
 pub use batch::*;
 pub use checkpoints::*;
 pub use engine::*;
