@@ -33,6 +33,18 @@ current=
 step() { current=$*; printf '\n== %s\n' "$*"; }
 trap 'echo "FAILED: $current" >&2' ERR
 ok() { passed=$((passed + 1)); echo "ok: $*"; }
+# An example's output ($1) says the trained default served and ends with "mean PSNR ...:
+# model A dB, linear interpolation B dB"; fails unless A > B.
+trained_default_beats_linear() {
+    grep -q 'version default-embedded-[0-9a-f]* (trained)' "$1" \
+        || { echo "$1: the built-in trained default did not serve" >&2; return 1; }
+    grep '^mean PSNR' "$1" | awk '{
+        found = 1
+        for (i = 1; i < NF; i++) { if ($i == "model") model = $(i + 1); if ($i == "interpolation") linear = $(i + 1) }
+        if (!(model + 0 > linear + 0)) { print "the model (" model " dB) does not beat linear interpolation (" linear " dB)" > "/dev/stderr"; exit 1 }
+        print "model " model " dB > linear interpolation " linear " dB"
+    } END { if (!found) { print "no mean PSNR line" > "/dev/stderr"; exit 1 } }'
+}
 
 step "build libsgaps (debug, shared with cargo test)"
 cargo build --quiet -p sgaps-ffi
@@ -53,14 +65,43 @@ cc -std=c99 "${strict[@]}" -pthread sgaps-ffi/tests/c/threads.c "${link[@]}" -o 
 "$work/threads" "$work/threads-checkpoints"
 ok "C threads"
 
-step "C example (examples/c)"
+step "C example (examples/c): a real clip through the built-in default model, from another folder"
 make --quiet -C examples/c LIBDIR="$lib_dir"
-examples/c/stream "$work/c-out" 12 "model.resolution=[64,48]" "checkpoint_dir=$work/c-checkpoints" | tail -4
-for png in reconstruction importance; do
+mkdir -p "$work/elsewhere"
+(cd "$work/elsewhere" && "$root/examples/c/stream" "$root/examples/data/mario-1-2" "$work/c-out") > "$work/c.txt"
+tail -3 "$work/c.txt"
+trained_default_beats_linear "$work/c.txt"
+for png in truth reconstruction linear importance; do
     head -c 8 "$work/c-out/$png.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' \
         || { echo "examples/c/stream did not write a PNG at $work/c-out/$png.png" >&2; exit 1; }
 done
-ok "C example wrote reconstruction.png and importance.png"
+ok "C example: the trained default from an empty folder beats linear interpolation"
+
+step "Checkpoints beside libsgaps.so, then SGAPS_CHECKPOINT_DIR, then the checkpoint_dir setting"
+# A libsgaps.so in a folder of its own (a link: dladdr names it where it was loaded
+# from) with checkpoints/default beside it: that checkpoint serves, not the built-in one.
+mkdir -p "$work/app/checkpoints" "$work/env-checkpoints" "$work/set-checkpoints"
+ln -s "$lib_dir/libsgaps.so" "$work/app/libsgaps.so"
+cp -r checkpoints/default "$work/app/checkpoints/default"
+served_version() { grep -o 'version [^ ]*' "$1" | cut -d' ' -f2; }
+# The clip's first 3 frames (each a 15-byte PGM header and 128x120 pixels) are enough.
+head -c $((3 * (15 + 128 * 120))) examples/data/mario-1-2.pgm > "$work/short.pgm"
+head -3 examples/data/mario-1-2.states.txt > "$work/short.states.txt"
+(cd "$work/elsewhere" && LD_LIBRARY_PATH=$work/app "$root/examples/c/stream" "$work/short" "$work/c-beside") > "$work/beside.txt"
+beside=$(served_version "$work/beside.txt")
+case "$beside" in default-embedded-*|"") echo "checkpoints/ beside the library was not used: $beside" >&2; exit 1 ;; esac
+cp -r checkpoints/default "$work/env-checkpoints/default"
+(cd "$work/elsewhere" && SGAPS_CHECKPOINT_DIR=$work/env-checkpoints LD_LIBRARY_PATH=$work/app \
+    "$root/examples/c/stream" "$work/short" "$work/c-env") > "$work/env.txt"
+from_env=$(served_version "$work/env.txt")
+case "$from_env" in default-embedded-*|"$beside") echo "SGAPS_CHECKPOINT_DIR was not used: $from_env" >&2; exit 1 ;; esac
+cp -r checkpoints/default "$work/set-checkpoints/default"
+(cd "$work/elsewhere" && SGAPS_CHECKPOINT_DIR=$work/env-checkpoints LD_LIBRARY_PATH=$work/app \
+    "$root/examples/c/stream" "$work/short" "$work/c-set" "checkpoint_dir=$work/set-checkpoints") > "$work/set.txt"
+from_setting=$(served_version "$work/set.txt")
+case "$from_setting" in default-embedded-*|"$beside"|"$from_env") echo "checkpoint_dir was not used: $from_setting" >&2; exit 1 ;; esac
+echo "beside the library: $beside; SGAPS_CHECKPOINT_DIR: $from_env; checkpoint_dir: $from_setting"
+ok "checkpoint lookup order in libsgaps.so"
 
 step "C++ wrapper (bindings/cpp)"
 c++ -std=c++17 "${strict[@]}" -Ibindings/cpp bindings/cpp/tests/test_sgaps.cpp "${link[@]}" -o "$work/test_cpp"
