@@ -1,19 +1,24 @@
 """SGAPS from Python: the engine in-process through libsgaps (ctypes + numpy).
 
     import sgaps
-    with sgaps.Engine(overrides=["model=spt_small"]) as engine:
-        with engine.session("mario", 640, 480) as session:
+    with sgaps.Engine() as engine:                                 # the trained default model
+        with engine.session("default", 256, 240) as session:      # the game's screen size
             coordinates = session.initial_coordinates          # (N, 2) float32 u, v
             result = session.submit(0, pixels, state)            # pixels: (N, 3) u, v, value
             result.reconstruction, result.importance, result.coordinates
 
-The library is found through $SGAPS_LIBRARY, this package's folder, or the Cargo build
+The trained default model is built into libsgaps, so an engine works from any folder
+(session.params.checkpoint_loaded says trained weights serve). Installed from a wheel
+(scripts/build-wheel.sh) the library sits inside this package and takes libtorch from
+the `torch` package; otherwise it is found through $SGAPS_LIBRARY or the Cargo build
 tree (target/release, then target/debug); see sgaps._native.library_candidates.
+help(sgaps.Engine) and help(sgaps.Session) explain the rest.
 """
 
 from ._native import ABI_VERSION, library_path, lib as _lib
 from .engine import Engine, EngineInfo, FrameResult, Session, SessionParams, SessionStats
 from .png import write_importance_png, write_png_gray
+from .baseline import LinearInterpolation, linear_interpolation
 from .errors import (BufferTooSmallError, CheckpointError, ConfigError, InvalidArgumentError,
                      InvalidFrameError, IoError, LibraryError, ModelError, NullArgumentError,
                      PanicError, SgapsError, UnknownSessionError)
@@ -27,6 +32,7 @@ def version() -> str:
 __all__ = [
     "ABI_VERSION", "Engine", "EngineInfo", "FrameResult", "Session", "SessionParams", "SessionStats",
     "library_path", "version", "write_png_gray", "write_importance_png",
+    "LinearInterpolation", "linear_interpolation",
     "SgapsError", "LibraryError", "NullArgumentError", "InvalidArgumentError", "InvalidFrameError",
     "UnknownSessionError", "BufferTooSmallError", "ModelError", "ConfigError", "CheckpointError",
     "IoError", "PanicError",

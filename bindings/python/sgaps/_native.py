@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import LibraryError, error_for
 
 ABI_VERSION = 1  # SGAPS_ABI_VERSION of the sgaps.h this module mirrors
+TORCH_VERSION = "2.13.0"  # the libtorch libsgaps links (scripts/versions.sh); pinned in pyproject.toml
 NAME_CAPACITY = 160  # SGAPS_NAME_CAPACITY
 
 if sys.platform == "darwin":
@@ -41,6 +42,21 @@ def library_candidates() -> list[Path]:
     return candidates
 
 
+def load_torch_libraries(path: Path) -> None:
+    """The library inside this package (a wheel) takes libtorch from the `torch` package
+    it depends on: importing torch loads its libtorch into the process, and the dynamic
+    loader then binds libsgaps to those copies by name, wherever torch is installed."""
+    if path != PACKAGE_DIR / LIBRARY_FILE:
+        return  # a build tree or `make dist` library finds its libtorch through its rpath
+    try:
+        import torch  # noqa: F401  (imported for its shared libraries)
+    except ImportError as e:
+        raise LibraryError(
+            f"{path} needs libtorch from the torch package: pip install torch=={TORCH_VERSION} ({e})") from e
+    if torch.__version__.split("+")[0] != TORCH_VERSION:
+        raise LibraryError(f"{path} was built against torch {TORCH_VERSION}, but torch {torch.__version__} is installed")
+
+
 def load_library() -> tuple[ctypes.CDLL, Path]:
     candidates = library_candidates()
     path = next((p for p in candidates if p.is_file()), None)
@@ -49,6 +65,7 @@ def load_library() -> tuple[ctypes.CDLL, Path]:
         raise LibraryError(
             f"{LIBRARY_FILE} not found; tried:\n  {tried}\n"
             "Build it (scripts/with-env cargo build -p sgaps-ffi) or set SGAPS_LIBRARY to its path.")
+    load_torch_libraries(path)
     if sys.platform == "win32":
         os.add_dll_directory(str(path.parent))  # libtorch's DLLs sit beside it
     try:
@@ -178,6 +195,10 @@ def _declare(lib: ctypes.CDLL) -> None:
     # SgapsStatus sgaps_write_importance_png(const char *path, const float *values, size_t len,
     #     uint32_t width, uint32_t height);
     fn("sgaps_write_importance_png", Status, c_char_p, POINTER(c_float), c_size_t, c_uint32, c_uint32)
+    # SgapsStatus sgaps_linear_interpolation(const SgapsFrame *frame, uint32_t width,
+    #     uint32_t height, uint8_t *out_image, size_t capacity, double *out_psnr);
+    fn("sgaps_linear_interpolation", Status, POINTER(Frame), c_uint32, c_uint32, POINTER(c_uint8), c_size_t,
+       POINTER(c_double))
 
 
 _library: tuple[ctypes.CDLL, Path] | None = None

@@ -201,11 +201,39 @@ class Session(_Owned):
 
 
 class Engine(_Owned):
-    """An SGAPS engine: a configuration, its checkpoints and sessions. `conf_dir` is a
-    conf/ directory (None: the one built into the library); `overrides` are strings
-    such as "model=spt_small" or "model.resolution=[64,48]". Thread-safe: share one
-    engine between threads, each with its own sessions. Closing it leaves open sessions
-    running until they are closed."""
+    """An SGAPS engine: a configuration, its checkpoints and sessions.
+
+    A game samples a few hundred grey pixels per frame where the engine says; the engine
+    reconstructs the whole frame and says where to sample next:
+
+        with sgaps.Engine() as engine, engine.session("default", 256, 240) as session:
+            coordinates = session.initial_coordinates        # (N, 2) u, v in [0, 1]
+            for frame_id, screen in enumerate(frames):       # screen: (240, 256) uint8
+                x = (coordinates[:, 0] * 256).astype(int)   # the pixel under each (u, v)
+                y = (coordinates[:, 1] * 240).astype(int)   # (v = 0 is the top row)
+                pixels = np.column_stack([coordinates, screen[y, x]])
+                result = session.submit(frame_id, pixels, state=game_state)
+                if result.coordinates is not None:           # from result.target_frame_id on
+                    coordinates = result.coordinates
+
+    `conf_dir` is a conf/ directory (None: the configuration built into the library);
+    `overrides` are strings such as "sampling.default_sample_count=250" or
+    "checkpoint_dir=/path/to/checkpoints".
+
+    Models: a checkpoint key names a folder {checkpoint_dir}/{key}/ (model.safetensors +
+    config.json). The checkpoint directory is the `checkpoint_dir` override, else
+    $SGAPS_CHECKPOINT_DIR, else a checkpoints/ folder beside libsgaps; never the working
+    directory. A key without a checkpoint falls back to "default", and "default" without
+    one is the trained default model built into the library, so the built-in
+    configuration reconstructs with trained weights from any folder;
+    session.params.model_version says which model serves ("default-embedded-..." for
+    the built-in one) and checkpoint_loaded whether the key asked for has trained
+    weights. Overrides that change the model itself (model=..., model.resolution=...)
+    without a checkpoint for them run untrained weights.
+
+    Thread-safe: share one engine between threads, each with its own sessions. Closing
+    it leaves open sessions running until they are closed. Failures raise SgapsError
+    subclasses naming what was wrong."""
 
     _free_function = "sgaps_engine_free"
     _kind = "engine"
@@ -271,7 +299,8 @@ class Engine(_Owned):
         return results
 
     def checkpoints(self) -> list:
-        """The keys of the checkpoints on disk, sorted."""
+        """The keys that serve trained weights, sorted: those in the checkpoint
+        directory, and "default" when the built-in default model serves it."""
         length = ctypes.c_size_t()
         check(lib().sgaps_engine_list_checkpoints(self._live(), None, 0, ctypes.byref(length)))
         while True:
@@ -285,5 +314,6 @@ class Engine(_Owned):
 
     def register_checkpoint(self, key: str, directory: Union[str, os.PathLike]) -> None:
         """Loads the checkpoint directory (model.safetensors + config.json) strictly and
-        serves it as `key` from now on."""
+        serves it as `key` from now on, copied into the engine's checkpoint directory
+        (CheckpointError, saying how to set one, when the engine has none)."""
         check(lib().sgaps_engine_register_checkpoint(self._live(), key.encode(), os.fsencode(directory)))
