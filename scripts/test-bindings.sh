@@ -123,10 +123,35 @@ if [ "$status" -ne 0 ]; then
 fi
 ok "Python binding"
 
-step "Python example (examples/python)"
-python examples/python/stream.py "$work/py-out" --frames 12 "model.resolution=[64,48]" \
-    "checkpoint_dir=$work/py-checkpoints" | tail -3
-test -s "$work/py-out/reconstruction.png" && test -s "$work/py-out/importance.png"
+step "Python wheel (scripts/build-wheel.sh): installed in a fresh venv, imported from another folder"
+# The venv sees the cached torch (and numpy) through a .pth file, as an environment with
+# `pip install torch==...` would; it has no pip or setuptools of its own to shadow them.
+wheel=$(scripts/build-wheel.sh "$lib_dir/libsgaps.so" "$work/wheels")
+python -m venv --without-pip "$work/wheel-venv"
+wheel_python=$work/wheel-venv/bin/python
+"$wheel_python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])' > "$work/venv-site"
+python -c 'import pathlib, torch; print(pathlib.Path(torch.__file__).parent.parent)' > "$(cat "$work/venv-site")/cached-torch.pth"
+# --ignore-installed: the cached venv holds the source install of the step above.
+python -m pip --python "$wheel_python" install --quiet --disable-pip-version-check --no-index --no-deps \
+    --ignore-installed "$wheel"
+(cd "$work/elsewhere" && env -u SGAPS_LIBRARY -u LD_LIBRARY_PATH "$wheel_python" -c '
+import importlib.metadata, pathlib, sgaps
+assert pathlib.Path(sgaps.library_path()).parent == pathlib.Path(sgaps.__file__).parent, sgaps.library_path()
+assert "torch==" + sgaps._native.TORCH_VERSION in importlib.metadata.requires("sgaps")
+with sgaps.Engine() as engine, engine.session("default", 256, 240) as session:
+    p = session.params
+    assert p.checkpoint_loaded and p.model_version.startswith("default-embedded-"), p
+    print(f"{sgaps.library_path()}: {p.model_version}, checkpoint_loaded {p.checkpoint_loaded}")
+assert "checkpoint" in (sgaps.Engine.__doc__ or "") and "default" in (sgaps.Engine.__doc__ or "")
+')
+ok "wheel $(basename "$wheel"): the packaged library with the trained default, libtorch from torch"
+
+step "Python example (examples/python) from the wheel: a real clip, the model beats linear interpolation"
+(cd "$work/elsewhere" && env -u SGAPS_LIBRARY -u LD_LIBRARY_PATH "$wheel_python" "$root/examples/python/stream.py" \
+    "$root/examples/data/mario-1-2" "$work/py-out") > "$work/python.txt"
+tail -3 "$work/python.txt"
+trained_default_beats_linear "$work/python.txt"
+test -s "$work/py-out/reconstruction.png" && test -s "$work/py-out/linear.png"
 ok "Python example"
 
 step "C# binding (bindings/csharp) under Mono"
