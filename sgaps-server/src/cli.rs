@@ -160,7 +160,18 @@ const LOADTEST_HELP: &str = "Simulate game clients against a running `sgaps serv
     their latency is not in the percentiles.\n\n\
     Memory. VmRSS of the server process, the largest value seen during the run: the process \
     listening on the URL's port when the host is local, or --server-pid.\n\n\
-    Example:\n\n    sgaps loadtest --clients 8 --seconds 15";
+    Soak and chaos (--soak). The load test owns the server: it starts `sgaps serve` with the \
+    overrides after `--` (its own port, data and checkpoint directories under --work-dir), and \
+    its clients disconnect at random (abruptly or cleanly) and reconnect, and mix malformed and \
+    oversized messages into their frames. At 40% of the run a new checkpoint is written under \
+    the key half the clients use; at 60% the server is killed with SIGKILL and restarted. \
+    Every client acknowledges frames with heartbeats (the server answers in order). At the \
+    end the server is stopped with SIGTERM and its HDF5 files are read back. Checks: no crash \
+    but the planned kill, every acknowledged frame stored (after the kill: those acknowledged \
+    a flush interval before it), nothing stored that was not sent, every malformed message \
+    answered, memory flat after warm-up. Exits non-zero when a check fails.\n\n\
+    Example:\n\n    sgaps loadtest --clients 8 --seconds 15\n    \
+    sgaps loadtest --soak --clients 32 --seconds 180 -- device=cpu";
 
 #[derive(Args)]
 pub struct LoadtestArgs {
@@ -191,6 +202,18 @@ pub struct LoadtestArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Soak and chaos mode: start and own the server, disconnect, send malformed and
+    /// oversized messages, replace a checkpoint, SIGKILL and restart the server, then
+    /// check what was stored (see above). --url and --server-pid do not apply.
+    #[arg(long)]
+    pub soak: bool,
+    /// --soak: where the server's data/, checkpoints/ and server.log go [default: a new
+    /// directory under the system's temporary directory, kept for inspection]
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// --soak: overrides for the server it starts, e.g. `-- model=spt_small device=cpu`.
+    #[arg(last = true)]
+    pub server_overrides: Vec<String>,
 }
 
 #[derive(Args)]

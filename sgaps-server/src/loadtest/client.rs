@@ -20,8 +20,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::scene;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-type Coordinates = Vec<[f32; 2]>;
+pub(super) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(super) type Coordinates = Vec<[f32; 2]>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the session start may take (the server may load a checkpoint first).
@@ -31,11 +31,13 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A client whose session has started, ready to stream.
 pub struct Connected {
-    socket: Socket,
+    pub(super) socket: Socket,
     pub session_id: String,
+    /// The `model_version` of session_start_ack: which weights serve the session.
+    pub model_version: String,
     pub target_fps: u32,
     pub sample_count: usize,
-    coordinates: Coordinates,
+    pub(super) coordinates: Coordinates,
 }
 
 /// How a client streams.
@@ -107,6 +109,7 @@ pub async fn connect(url: &str, checkpoint_key: &str, debug: bool) -> anyhow::Re
     Ok(Connected {
         socket,
         session_id: payload["session_id"].as_str().context("session_start_ack without session_id")?.to_string(),
+        model_version: payload["model_version"].as_str().unwrap_or("").to_string(),
         // The fallbacks PROTOCOL.md gives for missing fields.
         target_fps: payload["target_fps"].as_u64().unwrap_or(10) as u32,
         sample_count: payload["sample_count"].as_u64().unwrap_or(500) as usize,
@@ -132,12 +135,12 @@ async fn next_of_type(socket: &mut Socket, kind: &str) -> anyhow::Result<Value> 
     }
 }
 
-fn describe_error(message: &Value) -> String {
+pub(super) fn describe_error(message: &Value) -> String {
     let payload = &message["payload"];
     format!("{}: {}", payload["code"].as_str().unwrap_or("?"), payload["message"].as_str().unwrap_or(""))
 }
 
-fn parse_coordinates(payload: &Value) -> anyhow::Result<Coordinates> {
+pub(super) fn parse_coordinates(payload: &Value) -> anyhow::Result<Coordinates> {
     payload["coordinates"]
         .as_array()
         .context("uv_coordinates without a `coordinates` list")?
@@ -214,24 +217,24 @@ pub async fn stream(connected: Connected, plan: Plan, start: Instant, progress: 
 }
 
 /// Where to sample: the coordinates in use and updates waiting for their target frame.
-struct Mask {
+pub(super) struct Mask {
     current: Coordinates,
     waiting: Vec<(u64, Coordinates)>,
 }
 
 impl Mask {
-    fn new(initial: Coordinates) -> Mask {
+    pub(super) fn new(initial: Coordinates) -> Mask {
         Mask { current: initial, waiting: Vec::new() }
     }
 
     /// New coordinates from `uv_coordinates`, to be used from frame `target` on.
-    fn offer(&mut self, target: u64, coordinates: Coordinates) {
+    pub(super) fn offer(&mut self, target: u64, coordinates: Coordinates) {
         self.waiting.push((target, coordinates));
     }
 
     /// The coordinates for frame `frame_id`: the newest update whose target has come
     /// (a late update applies to the next frame captured), else the current ones.
-    fn for_frame(&mut self, frame_id: u64) -> &[[f32; 2]] {
+    pub(super) fn for_frame(&mut self, frame_id: u64) -> &[[f32; 2]] {
         let due = self.waiting.iter().enumerate().filter(|(_, (target, _))| *target <= frame_id);
         if let Some((i, _)) = due.max_by_key(|(_, (target, _))| *target) {
             self.current = self.waiting.swap_remove(i).1;
@@ -291,7 +294,7 @@ async fn read(
 }
 
 /// A `frame_data` (or `frame_data_debug`) message sampling the scene at `coordinates`.
-fn frame_message(client: usize, frame_id: u64, timestamp: f64, coordinates: &[[f32; 2]], debug: bool) -> Value {
+pub(super) fn frame_message(client: usize, frame_id: u64, timestamp: f64, coordinates: &[[f32; 2]], debug: bool) -> Value {
     let pixels: Vec<Value> = coordinates
         .iter()
         .map(|&[u, v]| json!({"u": u, "v": v, "value": scene::value(client, frame_id, u, v)}))

@@ -5,12 +5,18 @@
 //!                                                           └ progress bar, server RSS
 //! ─ metrics after, server-side frame latencies ─ report
 //! ```
+//!
+//! With `--soak` it owns the server instead and tries to break it (`soak.rs`).
 
+mod chaos_client;
 mod client;
 mod endpoint;
+mod managed_server;
 mod process;
 mod report;
 mod scene;
+mod soak;
+mod soak_check;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,6 +34,9 @@ use report::{Latency, LatencySource, Report};
 const PROGRESS_TICK: Duration = Duration::from_millis(200);
 
 pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
+    if args.soak {
+        return soak::run(args);
+    }
     ensure!(args.clients > 0, "--clients must be at least 1");
     ensure!(args.seconds > 0.0, "--seconds must be positive");
     ensure!(args.fps.is_none_or(|f| f > 0.0 && f <= 1000.0), "--fps must be in (0, 1000]");
