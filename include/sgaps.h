@@ -508,25 +508,43 @@ enum SgapsStatus sgaps_write_importance_png(const char *path,
                                             uint32_t width,
                                             uint32_t height);
 
-// Interpolates `frame`'s samples linearly into a `width` x `height` picture (pass the
-// reconstruction's size): written into `out_image` (width * height grey levels,
-// row-major, top row first) unless it is NULL with `capacity` 0. `*out_psnr` receives
-// the picture's PSNR (dB) against the frame's ground truth resized to width x height,
-// as sgaps_session_submit computes `ground_truth_psnr`; NaN when the frame carries
-// none. Outside the samples' convex hull a pixel takes the nearest sample's value.
+// Interpolates `pixel_count` samples (`pixels`: (u, v, value) float triples, as in
+// SgapsFrame) linearly into a `width` x `height` picture written into `out_image`
+// (width * height grey levels, row-major, top row first; `capacity` bytes). Outside
+// the samples' convex hull a pixel takes the nearest sample's value.
 //
-// Ownership: everything is only read during the call; `out_image` belongs to the caller.
+// Ownership: `pixels` is only read during the call; `out_image` belongs to the caller.
 // Thread safety: any thread.
 //
 // # Safety
-// `frame` must point to a valid SgapsFrame whose pointers are valid for their lengths,
-// `out_image` NULL or writable for `capacity` bytes, and `out_psnr` writable.
-enum SgapsStatus sgaps_linear_interpolation(const struct SgapsFrame *frame,
+// `pixels` must be readable for 3 * `pixel_count` floats and `out_image` writable for
+// `capacity` bytes.
+enum SgapsStatus sgaps_linear_interpolation(const float *pixels,
+                                            size_t pixel_count,
                                             uint32_t width,
                                             uint32_t height,
                                             uint8_t *out_image,
-                                            size_t capacity,
-                                            double *out_psnr);
+                                            size_t capacity);
+
+// Writes into `*out_psnr` the PSNR (dB, infinite when identical) of `image` (`width` x
+// `height` grey levels) against `reference` (`reference_width` x `reference_height`,
+// e.g. the whole screen), resized to width x height exactly as sgaps_session_submit
+// does for `ground_truth_psnr`: a reconstruction and a linear interpolation of the same
+// samples measured this way compare fairly.
+//
+// Ownership: everything is only read during the call.
+// Thread safety: any thread.
+//
+// # Safety
+// `image` must be readable for width * height bytes, `reference` for reference_width *
+// reference_height bytes, and `out_psnr` writable.
+enum SgapsStatus sgaps_psnr(const uint8_t *image,
+                            uint32_t width,
+                            uint32_t height,
+                            const uint8_t *reference,
+                            uint32_t reference_width,
+                            uint32_t reference_height,
+                            double *out_psnr);
 
 #ifdef __cplusplus
 }  // extern "C"

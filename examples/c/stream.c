@@ -201,10 +201,13 @@ int main(int argc, char **argv) {
 
         SgapsFrameResult result;
         check(sgaps_session_submit(session, &frame, &buffers, &result), "sgaps_session_submit");
+        /* The yardstick: linear interpolation of the same samples, measured the same way. */
         double linear_psnr;
-        check(sgaps_linear_interpolation(&frame, result.width, result.height, linear, sizes.reconstruction,
-                                         &linear_psnr),
+        check(sgaps_linear_interpolation(pixels, params.sample_count, result.width, result.height, linear,
+                                         sizes.reconstruction),
               "sgaps_linear_interpolation");
+        check(sgaps_psnr(linear, result.width, result.height, screen, (uint32_t)W, (uint32_t)H, &linear_psnr),
+              "sgaps_psnr");
         if (result.coordinates_updated) {
             /* Sample at the new coordinates from frame target_frame_id (the next) on. */
             memcpy(coordinates, buffers.coordinates, 2 * result.coordinate_count * sizeof(float));

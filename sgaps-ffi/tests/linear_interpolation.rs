@@ -1,7 +1,8 @@
-//! sgaps_linear_interpolation: the classical yardstick, called as C calls it.
+//! sgaps_linear_interpolation and sgaps_psnr: the classical yardstick and the measure,
+//! called as C calls them.
 
 use std::ffi::CStr;
-use std::ptr::null_mut;
+use std::ptr::{null, null_mut};
 
 use sgaps::*;
 
@@ -25,61 +26,58 @@ fn samples(truth: &[u8]) -> Vec<f32> {
     pixels
 }
 
-fn frame(pixels: &[f32], truth: Option<&[u8]>) -> SgapsFrame {
-    let mut frame = sgaps_frame_default();
-    frame.pixels = pixels.as_ptr();
-    frame.pixel_count = pixels.len() / 3;
-    if let Some(truth) = truth {
-        frame.ground_truth = truth.as_ptr();
-        frame.ground_truth_width = W;
-        frame.ground_truth_height = H;
-    }
-    frame
-}
-
 fn last_error() -> String {
     unsafe { CStr::from_ptr(sgaps_last_error()) }.to_str().unwrap().to_string()
+}
+
+fn interpolate(pixels: &[f32], width: u32, height: u32) -> Vec<u8> {
+    let mut image = vec![0u8; (width * height) as usize];
+    let status =
+        unsafe { sgaps_linear_interpolation(pixels.as_ptr(), pixels.len() / 3, width, height, image.as_mut_ptr(), image.len()) };
+    assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
+    image
+}
+
+fn psnr(image: &[u8], width: u32, height: u32, reference: &[u8]) -> f64 {
+    let mut value = 0.0;
+    let status = unsafe { sgaps_psnr(image.as_ptr(), width, height, reference.as_ptr(), W, H, &mut value) };
+    assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
+    value
 }
 
 #[test]
 fn a_ramp_is_reproduced_and_measured_against_the_ground_truth() {
     let truth = ramp();
-    let pixels = samples(&truth);
-    let mut image = vec![0u8; (W * H) as usize];
-    let mut psnr = 0.0;
-    let f = frame(&pixels, Some(&truth));
-    let status = unsafe { sgaps_linear_interpolation(&f, W, H, image.as_mut_ptr(), image.len(), &mut psnr) };
-    assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
+    let image = interpolate(&samples(&truth), W, H);
     let worst = image.iter().zip(&truth).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
     assert!(worst <= 1, "off by {worst} grey levels");
-    assert!(psnr > 45.0, "{psnr} dB");
-
-    // At half the size: measured against the ground truth resized, as the engine does.
-    let mut half_psnr = 0.0;
-    let status = unsafe { sgaps_linear_interpolation(&f, W / 2, H / 2, null_mut(), 0, &mut half_psnr) };
-    assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
-    assert!(half_psnr > 30.0, "{half_psnr} dB");
-
-    // Without ground truth: the picture, and NaN.
-    let status = unsafe { sgaps_linear_interpolation(&frame(&pixels, None), W, H, null_mut(), 0, &mut psnr) };
-    assert_eq!(status, SgapsStatus::Ok);
-    assert!(psnr.is_nan());
+    assert!(psnr(&image, W, H, &truth) > 45.0);
+    assert_eq!(psnr(&truth, W, H, &truth), f64::INFINITY);
+    // At half the size: against the ground truth resized, as the engine measures.
+    let half = interpolate(&samples(&truth), W / 2, H / 2);
+    assert!(psnr(&half, W / 2, H / 2, &truth) > 30.0);
+    // A flat grey picture is far worse than the interpolation.
+    assert!(psnr(&vec![128u8; (W * H) as usize], W, H, &truth) < 12.0);
 }
 
 #[test]
 fn bad_arguments_are_named() {
     let truth = ramp();
     let pixels = samples(&truth);
-    let mut psnr = 0.0;
-    let mut small = vec![0u8; 10];
-    let cases: [(SgapsFrame, u32, *mut u8, usize, &str); 3] = [
-        (frame(&pixels, Some(&truth)), 0, null_mut(), 0, "`width/height` is 0x30"),
-        (frame(&[], Some(&truth)), W, null_mut(), 0, "`frame.pixel_count` is 0"),
-        (frame(&pixels, None), W, small.as_mut_ptr(), small.len(), "out_image"),
+    let small = vec![0u8; 10];
+    let image = vec![0u8; (W * H) as usize];
+    let n = pixels.len() / 3;
+    let cases: [(&dyn Fn() -> SgapsStatus, &str); 7] = [
+        (&|| unsafe { sgaps_linear_interpolation(pixels.as_ptr(), n, 0, H, image.as_ptr().cast_mut(), image.len()) }, "`width/height` is 0x30"),
+        (&|| unsafe { sgaps_linear_interpolation(pixels.as_ptr(), 0, W, H, image.as_ptr().cast_mut(), image.len()) }, "`pixel_count` is 0"),
+        (&|| unsafe { sgaps_linear_interpolation(pixels.as_ptr(), n, W, H, small.as_ptr().cast_mut(), small.len()) }, "out_image"),
+        (&|| unsafe { sgaps_linear_interpolation(null(), n, W, H, image.as_ptr().cast_mut(), image.len()) }, "pixels"),
+        (&|| unsafe { sgaps_psnr(image.as_ptr(), W, H, null(), W, H, &mut 0.0) }, "reference"),
+        (&|| unsafe { sgaps_psnr(image.as_ptr(), W, H, truth.as_ptr(), 0, H, &mut 0.0) }, "`reference width/height` is 0x30"),
+        (&|| unsafe { sgaps_psnr(image.as_ptr(), W, H, truth.as_ptr(), W, H, null_mut()) }, "out_psnr"),
     ];
-    for (f, width, out, capacity, expected) in cases {
-        let status = unsafe { sgaps_linear_interpolation(&f, width, H, out, capacity, &mut psnr) };
-        assert_ne!(status, SgapsStatus::Ok);
-        assert!(last_error().contains(expected), "{}", last_error());
+    for (call, expected) in cases {
+        assert_ne!(call(), SgapsStatus::Ok, "{expected}");
+        assert!(last_error().contains(expected), "{expected}: {}", last_error());
     }
 }

@@ -18,7 +18,7 @@ help(sgaps.Engine) and help(sgaps.Session) explain the rest.
 from ._native import ABI_VERSION, library_path, lib as _lib
 from .engine import Engine, EngineInfo, FrameResult, Session, SessionParams, SessionStats
 from .png import write_importance_png, write_png_gray
-from .baseline import LinearInterpolation, linear_interpolation
+from .baseline import linear_interpolation, psnr
 from .errors import (BufferTooSmallError, CheckpointError, ConfigError, InvalidArgumentError,
                      InvalidFrameError, IoError, LibraryError, ModelError, NullArgumentError,
                      PanicError, SgapsError, UnknownSessionError)
@@ -32,7 +32,7 @@ def version() -> str:
 __all__ = [
     "ABI_VERSION", "Engine", "EngineInfo", "FrameResult", "Session", "SessionParams", "SessionStats",
     "library_path", "version", "write_png_gray", "write_importance_png",
-    "LinearInterpolation", "linear_interpolation",
+    "linear_interpolation", "psnr",
     "SgapsError", "LibraryError", "NullArgumentError", "InvalidArgumentError", "InvalidFrameError",
     "UnknownSessionError", "BufferTooSmallError", "ModelError", "ConfigError", "CheckpointError",
     "IoError", "PanicError",

@@ -195,9 +195,13 @@ def _declare(lib: ctypes.CDLL) -> None:
     # SgapsStatus sgaps_write_importance_png(const char *path, const float *values, size_t len,
     #     uint32_t width, uint32_t height);
     fn("sgaps_write_importance_png", Status, c_char_p, POINTER(c_float), c_size_t, c_uint32, c_uint32)
-    # SgapsStatus sgaps_linear_interpolation(const SgapsFrame *frame, uint32_t width,
-    #     uint32_t height, uint8_t *out_image, size_t capacity, double *out_psnr);
-    fn("sgaps_linear_interpolation", Status, POINTER(Frame), c_uint32, c_uint32, POINTER(c_uint8), c_size_t,
+    # SgapsStatus sgaps_linear_interpolation(const float *pixels, size_t pixel_count,
+    #     uint32_t width, uint32_t height, uint8_t *out_image, size_t capacity);
+    fn("sgaps_linear_interpolation", Status, POINTER(c_float), c_size_t, c_uint32, c_uint32, POINTER(c_uint8),
+       c_size_t)
+    # SgapsStatus sgaps_psnr(const uint8_t *image, uint32_t width, uint32_t height,
+    #     const uint8_t *reference, uint32_t reference_width, uint32_t reference_height, double *out_psnr);
+    fn("sgaps_psnr", Status, POINTER(c_uint8), c_uint32, c_uint32, POINTER(c_uint8), c_uint32, c_uint32,
        POINTER(c_double))
 
 

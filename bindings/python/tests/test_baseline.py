@@ -1,4 +1,7 @@
-"""sgaps.linear_interpolation: the yardstick the examples print next to the model."""
+"""sgaps.linear_interpolation and sgaps.psnr: the yardstick the examples print next to
+the model, and the measure."""
+
+import math
 
 import numpy as np
 import pytest
@@ -19,11 +22,14 @@ def grid_samples(truth, step=3):
 
 def test_a_ramp_is_reproduced_and_measured_against_the_ground_truth():
     truth = ramp()
-    result = sgaps.linear_interpolation(grid_samples(truth), 40, 30, ground_truth=truth)
-    assert result.image.shape == (30, 40) and result.image.dtype == np.uint8
-    assert np.abs(result.image.astype(int) - truth).max() <= 1
-    assert result.psnr > 45
-    assert sgaps.linear_interpolation(grid_samples(truth), 40, 30).psnr is None
+    image = sgaps.linear_interpolation(grid_samples(truth), 40, 30)
+    assert image.shape == (30, 40) and image.dtype == np.uint8
+    assert np.abs(image.astype(int) - truth).max() <= 1
+    assert sgaps.psnr(image, truth) > 45
+    assert math.isinf(sgaps.psnr(truth, truth))
+    # At half the size, against the truth resized as the engine resizes it.
+    assert sgaps.psnr(sgaps.linear_interpolation(grid_samples(truth), 20, 15), truth) > 30
+    assert sgaps.psnr(np.full((30, 40), 128, np.uint8), truth) < 12
 
 
 def test_bad_input_is_named():
@@ -33,3 +39,5 @@ def test_bad_input_is_named():
         sgaps.linear_interpolation(np.zeros((0, 3)), 40, 30)
     with pytest.raises(sgaps.InvalidArgumentError, match="0x30"):
         sgaps.linear_interpolation(grid_samples(ramp()), 0, 30)
+    with pytest.raises(sgaps.InvalidArgumentError, match="reference"):
+        sgaps.psnr(ramp(), np.zeros(5, np.uint8))
