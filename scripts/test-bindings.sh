@@ -103,6 +103,13 @@ case "$from_setting" in default-embedded-*|"$beside"|"$from_env") echo "checkpoi
 echo "beside the library: $beside; SGAPS_CHECKPOINT_DIR: $from_env; checkpoint_dir: $from_setting"
 ok "checkpoint lookup order in libsgaps.so"
 
+step "C++ example (examples/cpp): the real clip through the wrapper, from another folder"
+make --quiet -C examples/cpp LIBDIR="$lib_dir"
+(cd "$work/elsewhere" && "$root/examples/cpp/stream" "$root/examples/data/mario-1-2") > "$work/cpp.txt"
+tail -2 "$work/cpp.txt"
+trained_default_beats_linear "$work/cpp.txt"
+ok "C++ example"
+
 step "C++ wrapper (bindings/cpp)"
 c++ -std=c++17 "${strict[@]}" -Ibindings/cpp bindings/cpp/tests/test_sgaps.cpp "${link[@]}" -o "$work/test_cpp"
 "$work/test_cpp" "$work/cpp-checkpoints"
@@ -158,6 +165,13 @@ step "C# binding (bindings/csharp) under Mono"
 mcs -nologo -warnaserror -out:"$work/SgapsTest.exe" bindings/csharp/Runtime/*.cs bindings/csharp/Tests/SgapsTest.cs
 LD_LIBRARY_PATH=$lib_dir mono "$work/SgapsTest.exe" "$work/cs-checkpoints"
 ok "C# binding"
+
+step "C# example (examples/csharp) under Mono: the real clip, from another folder"
+mcs -nologo -warnaserror -out:"$work/stream.exe" bindings/csharp/Runtime/*.cs examples/csharp/Stream.cs
+(cd "$work/elsewhere" && LD_LIBRARY_PATH=$lib_dir mono "$work/stream.exe" "$root/examples/data/mario-1-2") > "$work/cs.txt"
+tail -2 "$work/cs.txt"
+trained_default_beats_linear "$work/cs.txt"
+ok "C# example"
 
 step "Unity package (bindings/unity): package.json, asmdefs, a stable unique GUID .meta for every file and folder"
 python3 scripts/unity-meta.py --check
