@@ -40,8 +40,10 @@ COPY --from=builder /opt/torch-libs /opt/torch-libs
 COPY --from=builder /usr/local/bin/sgaps /usr/local/bin/sgaps
 # The binary's rpath names the builder's venv, which is not here.
 ENV LD_LIBRARY_PATH=/opt/torch-libs/torch/lib
-# data_root (data) and checkpoint_dir (checkpoints) are relative to the working directory.
+# data_root (data) is relative to the working directory; checkpoints are never looked up
+# there by default, so the mounted folder is named (the default model is built in).
 WORKDIR /app
+ENV SGAPS_CHECKPOINT_DIR=/app/checkpoints
 VOLUME ["/app/data", "/app/checkpoints"]
 EXPOSE 8000
 CMD ["sgaps", "serve", "server.host=0.0.0.0"]

@@ -26,7 +26,7 @@ log() { printf '[dist] %s\n' "$*" >&2; }
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/include" "$out/bin" "$out/examples"
 cp include/sgaps.h bindings/cpp/sgaps.hpp "$out/include/"
-cp examples/c/stream.c "$out/examples/"
+cp examples/c/stream.c examples/data/mario-1-2.pgm examples/data/mario-1-2.states.txt "$out/examples/"
 cp "$library" "$out/lib/"
 # Cargo's absolute rpath to the build machine's torch becomes the folder itself.
 patchelf --set-rpath '$ORIGIN' "$out/lib/libsgaps.so"
@@ -92,8 +92,9 @@ cat > "$out/README.md" <<EOF
 - \`lib/libsgaps.so\`: the SGAPS engine (C API), with the libtorch libraries it loads.
   They find each other through \`\$ORIGIN\`: keep them in one folder.
 - \`include/sgaps.h\`: the C API; \`include/sgaps.hpp\`: a header-only C++17 wrapper.
-- \`bin/stream\`: the C example (\`examples/stream.c\`): \`bin/stream OUT_DIR [FRAMES]\`
-  writes OUT_DIR/reconstruction.png and importance.png.
+- \`bin/stream\`: the C example (\`examples/stream.c\`): \`bin/stream examples/mario-1-2 OUT_DIR\`
+  streams a real game clip through the trained default model (built into libsgaps),
+  prints its PSNR next to linear interpolation and writes PNGs into OUT_DIR.
 
 Build against it:
 
