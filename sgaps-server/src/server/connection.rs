@@ -31,6 +31,13 @@ use super::App;
 const OUTCOMES_IN_FLIGHT: usize = 64;
 const MESSAGE_TYPES: [&str; 4] = ["session_start", "frame_data", "frame_data_debug", "heartbeat"];
 
+/// Just a message's `type`; serde skips every other field without allocating.
+#[derive(serde::Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
 struct ActiveSession {
     entry: Arc<Mutex<SessionEntry>>,
     engine_id: SessionId,
@@ -161,18 +168,24 @@ impl Connection {
             let message = format!("a message of {} bytes is over server.max_message_bytes = {max}; it was not read", text.len());
             return self.error(ErrorCode::InvalidMessage, &message, Some(details)).await;
         }
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v) => v,
+        // The type first, skipping the payload unread: a generic JSON tree of a large
+        // message would cost many times its size.
+        let kind = match serde_json::from_str::<Envelope>(text) {
+            Ok(Envelope { kind: Some(kind) }) => kind,
+            Ok(Envelope { kind: None }) => {
+                return self.error(ErrorCode::InvalidMessage, "a message needs a string field `type`", None).await;
+            }
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                let message = format!("a message is an object with a string field `type`: {e}");
+                return self.error(ErrorCode::InvalidMessage, &message, None).await;
+            }
             Err(e) => return self.error(ErrorCode::InvalidMessage, &format!("not valid JSON: {e}"), None).await,
-        };
-        let Some(kind) = value.get("type").and_then(|t| t.as_str()).map(str::to_string) else {
-            return self.error(ErrorCode::InvalidMessage, "a message needs a string field `type`", None).await;
         };
         if !MESSAGE_TYPES.contains(&kind.as_str()) {
             let details = json!({ "type": kind, "known_types": MESSAGE_TYPES });
             return self.error(ErrorCode::UnknownMessageType, &format!("unknown message type `{kind}`"), Some(details)).await;
         }
-        let message: ClientMessage = match serde_json::from_value(value) {
+        let message: ClientMessage = match serde_json::from_str(text) {
             Ok(m) => m,
             Err(e) => {
                 let code = if kind.starts_with("frame_data") { ErrorCode::InvalidFrameData } else { ErrorCode::InvalidMessage };
