@@ -5,9 +5,8 @@
 # must be served by the built-in trained default and beat linear interpolation), where
 # libsgaps.so finds checkpoints, the C++ wrapper, the Python binding (pytest) and its
 # wheel in a fresh venv, the C# binding under Mono, and the game-engine plugins without
-# their engines: the Unity package
-# (bindings/unity) against a Unity API stub under Mono, and the Unreal plugin
-# (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the
+# their engines: the Unity package (bindings/unity) against a Unity API stub under Mono,
+# and the Unreal plugin (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the
 # cached venv's python and pip). Each step prints "ok: ..."; the first failure prints
 # "FAILED: <step>" and exits non-zero. Either way the last line counts the steps that
 # passed, failed and were not run.
