@@ -42,8 +42,9 @@ fn a_short_soak_survives_chaos_and_a_sigkill_and_stores_every_acknowledged_frame
     assert_eq!(r["checks"].as_array().unwrap().len(), 5);
     let s = &r["storage"];
     let sent = s["frames_sent"].as_u64().unwrap();
-    // 8 clients x 10 fps x 20 s, less the restart's gap and reconnects.
-    assert!((1000..=1600).contains(&sent), "frames_sent {sent}: {r}");
+    // 8 clients x 10 fps x 20 s, less the restart's gap, reconnects and ticks a busy
+    // machine skipped.
+    assert!((800..=1600).contains(&sent), "frames_sent {sent}: {r}");
     let acknowledged = s["frames_acknowledged"].as_u64().unwrap();
     let stored = s["frames_stored"].as_u64().unwrap();
     assert!(acknowledged > sent / 2 && stored >= s["frames_required"].as_u64().unwrap(), "{s}");
