@@ -64,7 +64,7 @@ fn a_ramp_is_reproduced_and_measured_against_the_ground_truth() {
 fn bad_arguments_are_named() {
     let truth = ramp();
     let pixels = samples(&truth);
-    let small = vec![0u8; 10];
+    let small = [0u8; 10];
     let image = vec![0u8; (W * H) as usize];
     let n = pixels.len() / 3;
     let cases: [(&dyn Fn() -> SgapsStatus, &str); 7] = [
