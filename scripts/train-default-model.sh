@@ -35,7 +35,9 @@ capture() {
     # The server appends a session to an existing file; start from empty files.
     rm -f "$DATA"/train-*.h5 "$DATA"/heldout-*.h5
     # An untrained small model hands out the coordinates, as any server would.
-    "$SGAPS" serve model=spt_small device=cpu data_root="$DATA" server.port="$PORT" checkpoint_dir=/nonexistent &
+    # capture.py --fast sends faster than a game plays: lift the per-session frame rate limit.
+    "$SGAPS" serve model=spt_small device=cpu data_root="$DATA" server.port="$PORT" checkpoint_dir=/nonexistent \
+        server.max_frames_per_second=5000 &
     local server=$!
     trap 'kill $server 2>/dev/null || true' RETURN
     sleep 3
