@@ -47,6 +47,17 @@ def test_a_library_of_another_abi_is_refused(monkeypatch):
         _native.load_library()
 
 
+def test_a_packaged_library_takes_libtorch_from_the_torch_it_was_built_with(monkeypatch, tmp_path):
+    packaged = _native.PACKAGE_DIR / _native.LIBRARY_FILE
+    _native.load_torch_libraries(packaged)  # the installed torch is the pinned one
+    assert "torch" in sys.modules
+    monkeypatch.setattr(_native, "TORCH_VERSION", "0.0.1")
+    with pytest.raises(sgaps.LibraryError, match="built against torch 0.0.1, but torch 2"):
+        _native.load_torch_libraries(packaged)
+    # A build tree's or `make dist` library finds libtorch by its rpath: torch is not asked.
+    _native.load_torch_libraries(tmp_path / "libsgaps.so")
+
+
 def test_each_error_class_has_the_library_status_name():
     lib = _native.lib()
     for cls in ERRORS:
