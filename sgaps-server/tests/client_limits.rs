@@ -180,3 +180,20 @@ async fn frames_beyond_the_storage_bound_are_refused_and_every_accepted_one_is_s
     assert_ne!(ids[0], session_id, "the older ended session was pruned");
     assert!(metrics(&server).contains("sgaps_registry_pruned_total 1"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_limit_are_refused_until_one_closes() {
+    let server = TestServer::start(&["server.max_connections=2"]);
+    let mut first = Client::connect(&server.ws("")).await;
+    let _second = Client::connect(&server.ws("")).await;
+    match tokio_tungstenite::connect_async(server.ws("")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 503),
+        other => panic!("expected HTTP 503, got {:?}", other.map(|_| "a connection")),
+    }
+    first.assert_alive().await;
+    first.socket.close(None).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut third = Client::connect(&server.ws("")).await;
+    third.assert_alive().await;
+    assert_eq!(refused_total(&server, "connection_limit"), 1);
+}

@@ -341,6 +341,10 @@ pub struct ServerConfig {
     pub port: u16,
     pub target_fps: u32,
     pub max_sessions: u32,
+    /// WebSocket connections open at once, with or without a session; beyond it the
+    /// upgrade is refused (HTTP 503), so sockets that never start a session are bounded.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
     pub max_message_bytes: usize,
     pub idle_timeout_s: f64,
     pub allow_debug: bool,
@@ -367,6 +371,10 @@ pub struct ServerConfig {
 /// A 4K screen (3840x2160).
 fn default_max_debug_frame_pixels() -> u64 {
     3840 * 2160
+}
+
+fn default_max_connections() -> u32 {
+    256
 }
 
 fn default_max_sessions_per_connection() -> u32 {

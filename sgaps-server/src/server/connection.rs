@@ -67,7 +67,9 @@ struct Connection {
     sessions_started: u32,
 }
 
-pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<SessionEntry>>>) {
+/// Serves one socket; `_slot` is its place under `server.max_connections`, given back
+/// when the connection ends.
+pub async fn run(socket: WebSocket, app: Arc<App>, preset: Option<Arc<Mutex<SessionEntry>>>, _slot: OwnedSemaphorePermit) {
     app.metrics.connections.inc();
     let (mut sink, mut stream) = socket.split();
     let (out, mut out_rx) = mpsc::channel::<Message>(256);

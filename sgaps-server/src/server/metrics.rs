@@ -113,6 +113,8 @@ pub enum Refusal {
     SessionLimit,
     /// Over `server.max_sessions_per_connection` session starts.
     SessionStarts,
+    /// `server.max_connections` sockets are open already.
+    ConnectionLimit,
 }
 
 impl Refusal {
@@ -123,6 +125,7 @@ impl Refusal {
             Refusal::StorageFull => "storage_full",
             Refusal::SessionLimit => "session_limit",
             Refusal::SessionStarts => "session_starts",
+            Refusal::ConnectionLimit => "connection_limit",
         }
     }
 }

@@ -51,6 +51,8 @@ pub struct App {
     registry: Registry,
     /// `server.max_sessions` permits; a streaming session holds one.
     session_slots: Arc<Semaphore>,
+    /// `server.max_connections` permits; an open WebSocket holds one.
+    connection_slots: Arc<Semaphore>,
     started: Instant,
     /// Flips to true once on SIGINT/SIGTERM; connections say goodbye and end.
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -82,6 +84,7 @@ impl App {
         Ok(Arc::new(App {
             registry: Registry::new(config.server.retention.clone()),
             session_slots: Arc::new(Semaphore::new(config.server.max_sessions as usize)),
+            connection_slots: Arc::new(Semaphore::new(config.server.max_connections as usize)),
             config,
             engine,
             batcher,
@@ -132,13 +135,18 @@ async fn websocket(State(app): State<Arc<App>>, Query(query): Query<StreamQuery>
         },
         None => None,
     };
+    let Ok(slot) = app.connection_slots.clone().try_acquire_owned() else {
+        app.metrics.refuse(metrics::Refusal::ConnectionLimit);
+        let message = format!("the server is at its limit of {} connections (server.max_connections)", app.config.server.max_connections);
+        return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+    };
     // The socket reads up to twice the limit, so a message a little over it is answered
     // (INVALID_MESSAGE) and the connection goes on; beyond that it closes (1009).
     let socket_cap = app.config.server.max_message_bytes.saturating_mul(2);
     upgrade
         .max_message_size(socket_cap)
         .max_frame_size(socket_cap)
-        .on_upgrade(move |socket| connection::run(socket, app, preset))
+        .on_upgrade(move |socket| connection::run(socket, app, preset, slot))
 }
 
 /// REST access control: with `server.auth_token` set, `Authorization: Bearer <token>`
@@ -217,6 +225,7 @@ async fn prune_registry(app: Arc<App>) {
 fn check_limits(server: &sgaps_core::config::ServerConfig) -> anyhow::Result<()> {
     let positive = [
         ("server.max_sessions", server.max_sessions as f64),
+        ("server.max_connections", server.max_connections as f64),
         ("server.max_sessions_per_connection", server.max_sessions_per_connection as f64),
         ("server.max_message_bytes", server.max_message_bytes as f64),
         ("server.max_frames_per_second", server.max_frames_per_second),
