@@ -120,3 +120,15 @@ fn every_key_set_to_its_own_value_changes_nothing() {
     // Most keys are in the YAML files (96 of 115 today): the loop above really ran.
     assert!(applied * 4 >= default_keys().len() * 3, "only {applied} of {} keys could be set", default_keys().len());
 }
+
+/// Found by sgaps-ffi/tests/fuzz_engine_options.rs: this value loaded, then libtorch
+/// refused every forward pass ("dropout probability has to be between 0 and 1").
+#[test]
+fn regression_skip_dropout_outside_the_unit_interval_is_refused() {
+    for value in ["2", "1.0", "-0.5", ".nan"] {
+        let text = format!("model.architecture.skip.dropout={value}");
+        let e = Config::load(None, &["model=spt_small".to_string(), text.clone()]).unwrap_err();
+        assert!(e.to_string().starts_with("bad value for `model.architecture.skip.dropout`"), "{text}: {e}");
+    }
+    assert!(Config::load(None, &["model=spt_small".into(), "model.architecture.skip.dropout=0.5".into()]).is_ok());
+}

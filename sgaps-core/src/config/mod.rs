@@ -120,8 +120,11 @@ impl ModelConfig {
                 format!("must be a multiple of {multiple} for the {:?} positional encoding", self.positional_encoding.kind),
             ));
         }
-        if !(0.0..1.0).contains(&self.architecture.dropout) {
-            return Err(("architecture.dropout".into(), "must be in [0, 1)".into()));
+        // libtorch refuses a dropout outside [0, 1] in every forward pass, training or not.
+        for (key, dropout) in [("architecture.dropout", self.architecture.dropout), ("architecture.skip.dropout", self.architecture.skip.dropout)] {
+            if !(0.0..1.0).contains(&dropout) {
+                return Err((key.into(), format!("must be in [0, 1), got {dropout}")));
+            }
         }
         Ok(())
     }
