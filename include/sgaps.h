@@ -75,9 +75,19 @@ typedef enum SgapsStatus {
   SGAPS_STATUS_CHECKPOINT_ERROR = 8,
   // A file could not be written.
   SGAPS_STATUS_IO_ERROR = 9,
-  // A bug: SGAPS panicked. The panic was caught and the process goes on; the engine
-  // involved may keep failing, so free it.
+  // A bug: SGAPS panicked. The panic was caught and the process goes on. A panic
+  // inside inference fails only the frames of that batch (their sessions' history
+  // restarts); the engine goes on.
   SGAPS_STATUS_PANIC = 10,
+  // sgaps_session_poll: no result arrived within the timeout; poll again later.
+  SGAPS_STATUS_PENDING = 11,
+  // The frame was not reconstructed: a newer frame of its session replaced it while
+  // it waited (the newest waiting frame wins). Nothing is wrong; its result slot
+  // says which frame it was.
+  SGAPS_STATUS_SUPERSEDED = 12,
+  // The engine's inference queue is full; the frame was not taken. Submit again
+  // after a result arrives.
+  SGAPS_STATUS_BUSY = 13,
 } SgapsStatus;
 
 // An engine: a composed configuration, its checkpoints and its live sessions.
@@ -346,6 +356,25 @@ enum SgapsStatus sgaps_session_begin(const struct SgapsEngine *engine,
                                      size_t initial_coordinates_capacity,
                                      struct SgapsSession **out_session);
 
+// Binds the session again to the checkpoint its key names now (a checkpoint replaced
+// or trained since it began; the key it asked for, not the "default" it fell back
+// to). A running session never changes model by itself: this is how it picks up a
+// new one. Fills `*out_params` with its new parameters (the resolution, and with it
+// the buffer sizes, may change) and writes the coordinates to sample from the next
+// frame on into `coordinates` (2 * sample_count floats). Its history starts afresh;
+// its statistics go on.
+//
+// Thread safety: any thread, but not while this session has frames in flight (poll
+// them first): results computed before the rebind have the old size.
+//
+// # Safety
+// `session` must be a live handle, `out_params` writable and `coordinates` writable for
+// `coordinates_capacity` floats.
+enum SgapsStatus sgaps_session_rebind(const struct SgapsSession *session,
+                                      struct SgapsSessionParams *out_params,
+                                      float *coordinates,
+                                      size_t coordinates_capacity);
+
 // Fills `*out_sizes` with how many elements each output buffer of
 // sgaps_session_submit needs for this session.
 //
@@ -423,6 +452,51 @@ enum SgapsStatus sgaps_session_submit(const struct SgapsSession *session,
                                       const struct SgapsFrame *frame,
                                       const struct SgapsFrameBuffers *buffers,
                                       struct SgapsFrameResult *out_result);
+
+// Queues one frame of `session` for reconstruction and returns at once (it copies the
+// frame; it never waits for inference). Take its result with sgaps_session_poll.
+//
+// A bad frame is refused here (SGAPS_STATUS_INVALID_FRAME, the message names the
+// field) and gets no result. SGAPS_STATUS_BUSY: the engine's queue is full, the frame
+// was not taken. A frame that replaces the session's waiting one succeeds; the
+// replaced one's result is SGAPS_STATUS_SUPERSEDED.
+//
+// Ownership: the frame belongs to the caller and is only read during the call.
+// Thread safety: any thread, concurrently with any call on other sessions and with
+// sgaps_session_poll on this one. Do not mix with sgaps_session_submit on one session.
+//
+// # Safety
+// `session` must be a live handle; `frame` must point to a valid struct whose
+// pointers are NULL or valid for their lengths.
+enum SgapsStatus sgaps_session_submit_async(const struct SgapsSession *session,
+                                            const struct SgapsFrame *frame);
+
+// Takes the oldest result of `session`'s submitted frames, waiting at most
+// `timeout_ms` milliseconds (0: only look). On SGAPS_STATUS_OK the reconstruction,
+// importance and new coordinates are written to `buffers` as sgaps_session_submit
+// does, and `*out_result` is filled.
+//
+// Other answers: SGAPS_STATUS_PENDING, nothing arrived in time (poll again);
+// SGAPS_STATUS_SUPERSEDED, that frame was replaced before it ran; any other status is
+// that frame's failure (e.g. SGAPS_STATUS_PANIC: its batch hit a bug, the session goes
+// on). Whenever a frame is answered, `out_result->frame_id` says which one. A buffer
+// smaller than sgaps_session_buffer_sizes says fails with
+// SGAPS_STATUS_BUFFER_TOO_SMALL and keeps the result for the next poll.
+//
+// At most 8 results wait; a game that stops polling loses the oldest (logged).
+// After sgaps_session_free, frames still in flight are dropped with the session.
+//
+// Ownership: `buffers` and `out_result` belong to the caller.
+// Thread safety: one thread at a time per session, concurrently with
+// sgaps_session_submit_async from another.
+//
+// # Safety
+// `session` must be a live handle; `buffers` and `out_result` must point to valid
+// structs whose pointers are NULL or writable for their capacities.
+enum SgapsStatus sgaps_session_poll(const struct SgapsSession *session,
+                                    uint32_t timeout_ms,
+                                    const struct SgapsFrameBuffers *buffers,
+                                    struct SgapsFrameResult *out_result);
 
 // Reconstructs `count` frames, of any sessions of this engine, in one call: frames
 // whose sessions use the same model share one forward pass. Each item gets its own

@@ -31,9 +31,19 @@ pub enum SgapsStatus {
     CheckpointError = 8,
     /// A file could not be written.
     IoError = 9,
-    /// A bug: SGAPS panicked. The panic was caught and the process goes on; the engine
-    /// involved may keep failing, so free it.
+    /// A bug: SGAPS panicked. The panic was caught and the process goes on. A panic
+    /// inside inference fails only the frames of that batch (their sessions' history
+    /// restarts); the engine goes on.
     Panic = 10,
+    /// sgaps_session_poll: no result arrived within the timeout; poll again later.
+    Pending = 11,
+    /// The frame was not reconstructed: a newer frame of its session replaced it while
+    /// it waited (the newest waiting frame wins). Nothing is wrong; its result slot
+    /// says which frame it was.
+    Superseded = 12,
+    /// The engine's inference queue is full; the frame was not taken. Submit again
+    /// after a result arrives.
+    Busy = 13,
 }
 
 impl SgapsStatus {
@@ -51,10 +61,13 @@ impl SgapsStatus {
             SgapsStatus::CheckpointError => c"SGAPS_STATUS_CHECKPOINT_ERROR",
             SgapsStatus::IoError => c"SGAPS_STATUS_IO_ERROR",
             SgapsStatus::Panic => c"SGAPS_STATUS_PANIC",
+            SgapsStatus::Pending => c"SGAPS_STATUS_PENDING",
+            SgapsStatus::Superseded => c"SGAPS_STATUS_SUPERSEDED",
+            SgapsStatus::Busy => c"SGAPS_STATUS_BUSY",
         }
     }
 
-    const ALL: [SgapsStatus; 11] = [
+    const ALL: [SgapsStatus; 14] = [
         SgapsStatus::Ok,
         SgapsStatus::NullArgument,
         SgapsStatus::InvalidArgument,
@@ -66,6 +79,9 @@ impl SgapsStatus {
         SgapsStatus::CheckpointError,
         SgapsStatus::IoError,
         SgapsStatus::Panic,
+        SgapsStatus::Pending,
+        SgapsStatus::Superseded,
+        SgapsStatus::Busy,
     ];
 
     /// The status with this numeric value, if any (C may pass any integer).
@@ -115,6 +131,10 @@ impl From<EngineError> for FfiError {
                 ModelError::Weights(_) | ModelError::Checkpoint(_) => SgapsStatus::CheckpointError,
                 ModelError::Torch(_) => SgapsStatus::ModelError,
             },
+            EngineError::Superseded { .. } => SgapsStatus::Superseded,
+            EngineError::Overloaded { .. } => SgapsStatus::Busy,
+            // A panic the engine contained: that frame failed, the engine goes on.
+            EngineError::Internal(_) => SgapsStatus::Panic,
         };
         FfiError::new(status, error.to_string())
     }

@@ -12,10 +12,12 @@ pub mod error;
 pub mod engine;
 pub mod session;
 pub mod frame;
+pub mod submit_async;
 pub mod batch;
 pub mod checkpoints;
 pub mod png;
 pub mod baseline;
+mod mailbox;
 mod panic;
 mod pointers;
 
@@ -27,4 +29,5 @@ pub use error::*;
 pub use frame::*;
 pub use png::*;
 pub use session::*;
+pub use submit_async::*;
 pub use version::*;

@@ -2,12 +2,13 @@
 //! frames need, end (statistics), free.
 
 use std::ffi::c_char;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sgaps_core::pipeline::{Engine, SessionId, SessionParams, SessionStats};
 
 use crate::engine::SgapsEngine;
 use crate::error::{FfiError, SgapsStatus};
+use crate::mailbox::Mailbox;
 use crate::panic::status_boundary;
 use crate::pointers::{buffer, copy_into, output, reference, utf8, write_fixed_string};
 
@@ -19,7 +20,10 @@ pub const SGAPS_NAME_CAPACITY: usize = 160;
 pub struct SgapsSession {
     pub(crate) engine: Arc<Engine>,
     pub(crate) id: SessionId,
-    pub(crate) params: SessionParams,
+    /// Replaced by sgaps_session_rebind.
+    pub(crate) params: Mutex<SessionParams>,
+    /// Results of sgaps_session_submit_async, for sgaps_session_poll.
+    pub(crate) mailbox: Arc<Mailbox>,
 }
 
 /// What a session runs with (the protocol's `session_start_ack`). The client must
@@ -79,11 +83,12 @@ pub struct SgapsSessionStats {
 
 impl SgapsSession {
     pub(crate) fn buffer_sizes(&self) -> SgapsBufferSizes {
-        let [width, height] = self.params.resolution;
+        let params = self.params.lock().unwrap_or_else(PoisonError::into_inner);
+        let [width, height] = params.resolution;
         SgapsBufferSizes {
             reconstruction: width * height,
             importance: width * height,
-            coordinates: 2 * self.params.sample_count,
+            coordinates: 2 * params.sample_count,
         }
     }
 }
@@ -166,14 +171,61 @@ pub unsafe extern "C" fn sgaps_session_begin(
 
         let start = engine.begin_session(key, [client_width as usize, client_height as usize])?;
         let id = start.params.session_id;
-        let flat: Vec<f32> = start.initial_coordinates.iter().flatten().copied().collect();
-        if let Err(error) = copy_into(&flat, coordinates, "initial_coordinates") {
+        if let Err(error) = copy_coordinates(&start.initial_coordinates, coordinates, "initial_coordinates") {
             let _ = engine.end_session(id);
             return Err(error);
         }
         out_params.write(params_to_c(&start.params));
-        let session = SgapsSession { engine: Arc::clone(engine), id, params: start.params };
+        let session = SgapsSession {
+            engine: Arc::clone(engine),
+            id,
+            params: Mutex::new(start.params),
+            mailbox: Arc::default(),
+        };
         out_session.write(Box::into_raw(Box::new(session)));
+        Ok(())
+    })
+}
+
+fn copy_coordinates(coordinates: &[[f32; 2]], target: &mut [f32], name: &str) -> Result<(), FfiError> {
+    let flat: Vec<f32> = coordinates.iter().flatten().copied().collect();
+    copy_into(&flat, target, name)
+}
+
+/// Binds the session again to the checkpoint its key names now (a checkpoint replaced
+/// or trained since it began; the key it asked for, not the "default" it fell back
+/// to). A running session never changes model by itself: this is how it picks up a
+/// new one. Fills `*out_params` with its new parameters (the resolution, and with it
+/// the buffer sizes, may change) and writes the coordinates to sample from the next
+/// frame on into `coordinates` (2 * sample_count floats). Its history starts afresh;
+/// its statistics go on.
+///
+/// Thread safety: any thread, but not while this session has frames in flight (poll
+/// them first): results computed before the rebind have the old size.
+///
+/// # Safety
+/// `session` must be a live handle, `out_params` writable and `coordinates` writable for
+/// `coordinates_capacity` floats.
+#[no_mangle]
+pub unsafe extern "C" fn sgaps_session_rebind(
+    session: *const SgapsSession,
+    out_params: *mut SgapsSessionParams,
+    coordinates: *mut f32,
+    coordinates_capacity: usize,
+) -> SgapsStatus {
+    status_boundary("sgaps_session_rebind", || {
+        let session = unsafe { reference(session, "session") }?;
+        let mut out_params = unsafe { output(out_params, "out_params") }?;
+        let coordinates = unsafe { buffer(coordinates, coordinates_capacity, "coordinates") }?
+            .ok_or_else(|| FfiError::null("coordinates"))?;
+        let needed = 2 * session.engine.config().sampling.default_sample_count as usize;
+        if coordinates.len() < needed {
+            return Err(FfiError::too_small("coordinates", needed, coordinates.len()));
+        }
+        let start = session.engine.rebind_session(session.id)?;
+        copy_coordinates(&start.initial_coordinates, coordinates, "coordinates")?;
+        out_params.write(params_to_c(&start.params));
+        *session.params.lock().unwrap_or_else(PoisonError::into_inner) = start.params;
         Ok(())
     })
 }

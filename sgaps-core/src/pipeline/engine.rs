@@ -1,31 +1,34 @@
 //! The engine: the one API the C ABI and the server call. It opens with a composed
-//! config, runs sessions, and reconstructs frames of many sessions in one batched
-//! forward pass per model.
+//! config, runs sessions, and reconstructs frames of many sessions in batched forward
+//! passes on its inference worker ([`super::worker`]).
 //!
-//! Thread-safe: every method takes `&self`. Sessions are locked one at a time, never
-//! during a forward pass; each model is locked for its forward pass.
+//! Thread-safe: every method takes `&self`. Each session binds its model at
+//! `begin_session` and keeps it until `rebind_session`; a checkpoint replaced on disk
+//! serves new sessions.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use image::GrayImage;
-
-use super::checkpoints::{CheckpointStore, LoadedCheckpoint};
+use super::batch::warm_up;
+use super::checkpoints::{CheckpointStore, LoadedCheckpoint, DEFAULT_KEY};
 use super::frame::{Frame, FrameError};
-use super::importance::importance_from_entropy;
+use super::lock::lock;
 use super::mask_scheduler::MaskScheduler;
 use super::sampler::Sampler;
 use super::session::{FrameResult, Session, SessionId, SessionParams, SessionStats};
-use crate::config::{Config, MaskUpdateMode, ModelFamily};
+use super::worker::{BatchObserver, Completion, InferenceWorker, Submitted};
+use crate::config::{Config, MaskUpdateMode};
 use crate::device::{describe, resolve_device, resolve_kind};
-use crate::model::{unit_image, AttentionOutput, FrameInput, Model, ModelError};
-use crate::temporal::{SessionMemory, TemporalInputs};
+use crate::model::{Model, ModelError};
 
 /// How many models stay loaded at once.
 const LOADED_MODELS: usize = 4;
+/// Sessions with a frame waiting for the inference worker, at most: beyond it
+/// `submit_async` answers [`EngineError::Overloaded`] at once.
+const QUEUE_CAPACITY: usize = 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -39,10 +42,16 @@ pub enum EngineError {
     Model(#[from] ModelError),
     #[error("configuration: {0}")]
     Config(String),
+    #[error("frame {frame_id} was superseded by frame {by} before it ran (a session's newest waiting frame wins)")]
+    Superseded { frame_id: u64, by: u64 },
+    #[error("the inference queue is full ({waiting} sessions have a frame waiting); submit again after a result arrives")]
+    Overloaded { waiting: usize },
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
-/// A session as it starts: its parameters and the coordinates to sample first
-/// (`uv_coordinates` with `target_frame_id` 0).
+/// A session as it starts (or is rebound): its parameters and the coordinates to
+/// sample first (`uv_coordinates` with `target_frame_id` 0).
 #[derive(Debug, Clone)]
 pub struct SessionStart {
     pub params: SessionParams,
@@ -50,16 +59,27 @@ pub struct SessionStart {
 }
 
 pub struct Engine {
-    config: Config,
-    checkpoints: CheckpointStore,
+    state: Arc<EngineState>,
+    worker: InferenceWorker,
     device_description: String,
-    sessions: Mutex<HashMap<SessionId, Arc<Mutex<Session>>>>,
     next_session: AtomicU64,
 }
 
+/// What the engine and its worker thread share.
+pub(crate) struct EngineState {
+    pub config: Config,
+    pub checkpoints: CheckpointStore,
+    sessions: Mutex<HashMap<SessionId, Arc<Mutex<Session>>>>,
+    /// Panics contained so far (see [`Engine::panics`]).
+    pub panics: AtomicU64,
+    /// Set by [`Engine::inject_panic`]: the next session's frame panics mid-batch.
+    fault: AtomicBool,
+}
+
 impl Engine {
-    /// Opens an engine on `config`: resolves the device and prepares the checkpoint
-    /// store (models load lazily, on the first session that needs them).
+    /// Opens an engine on `config`: resolves the device, loads and warms up the default
+    /// model (other checkpoints load on the first session that needs them), and starts
+    /// the inference worker.
     pub fn open(config: Config) -> Result<Engine, EngineError> {
         let device = resolve_device(config.device).map_err(EngineError::Config)?;
         let kind = resolve_kind(config.precision, device);
@@ -67,21 +87,29 @@ impl Engine {
             CheckpointStore::new(Path::new(&config.checkpoint_dir), &config.model, device, kind, config.seed, LOADED_MODELS);
         let keys = checkpoints.keys();
         tracing::info!(device = %describe(device), checkpoint_dir = %config.checkpoint_dir, checkpoints = ?keys, "engine open");
-        if !keys.iter().any(|k| k == super::checkpoints::DEFAULT_KEY) {
+        if !keys.iter().any(|k| k == DEFAULT_KEY) {
             tracing::warn!("no `default` checkpoint: sessions without a trained key run untrained weights");
         }
         // Load and run the default model once now, so the first client's first frames do
         // not wait for the checkpoint and libtorch's first-call set-up.
-        let default = checkpoints.get(super::checkpoints::DEFAULT_KEY)?;
+        let default = checkpoints.get(DEFAULT_KEY)?;
         warm_up(&default);
-        tracing::info!(model = %default.model.lock().expect("model lock").config().name, version = %default.version, "default model ready");
-        Ok(Engine {
-            checkpoints,
-            device_description: describe(device),
+        tracing::info!(model = %lock(&default.model).config().name, version = %default.version, "default model ready");
+        let batching = config.server.batching.clone();
+        let state = Arc::new(EngineState {
             config,
-            sessions: Mutex::new(HashMap::new()),
-            next_session: AtomicU64::new(1),
-        })
+            checkpoints,
+            sessions: Mutex::default(),
+            panics: AtomicU64::new(0),
+            fault: AtomicBool::new(false),
+        });
+        let worker = InferenceWorker::start(
+            Arc::clone(&state),
+            batching.max_batch_size,
+            Duration::from_millis(batching.max_queue_delay_ms),
+            QUEUE_CAPACITY,
+        );
+        Ok(Engine { state, worker, device_description: describe(device), next_session: AtomicU64::new(1) })
     }
 
     /// Composes `conf_dir` (or the built-in conf) with `overrides` and opens an engine.
@@ -91,7 +119,7 @@ impl Engine {
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.state.config
     }
 
     pub fn device(&self) -> &str {
@@ -99,15 +127,16 @@ impl Engine {
     }
 
     pub fn checkpoints(&self) -> &CheckpointStore {
-        &self.checkpoints
+        &self.state.checkpoints
     }
 
     pub fn active_sessions(&self) -> usize {
-        self.sessions.lock().expect("sessions lock").len()
+        self.state.live_sessions()
     }
 
-    /// Starts a session for a client of `client_resolution` `[width, height]` using the
-    /// checkpoint `checkpoint_key` (unknown keys fall back to `default`).
+    /// Starts a session for a client of `client_resolution` `[width, height]` on the
+    /// checkpoint `checkpoint_key` (unknown keys fall back to `default`). The session
+    /// keeps that model until [`Engine::rebind_session`].
     pub fn begin_session(&self, checkpoint_key: &str, client_resolution: [usize; 2]) -> Result<SessionStart, EngineError> {
         if client_resolution[0] == 0 || client_resolution[1] == 0 {
             return Err(EngineError::InvalidArgument {
@@ -115,8 +144,140 @@ impl Engine {
                 message: format!("{}x{} is empty", client_resolution[0], client_resolution[1]),
             });
         }
-        let checkpoint = self.checkpoints.get(checkpoint_key)?;
-        let model_config = checkpoint.model.lock().expect("model lock").config().clone();
+        let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
+        let (session, start) = self.state.bind(checkpoint_key, client_resolution, session_id)?;
+        lock(&self.state.sessions).insert(session_id, Arc::new(Mutex::new(session)));
+        let params = &start.params;
+        tracing::info!(session_id, key = %params.checkpoint_key, version = %params.model_version, loaded = params.checkpoint_loaded, "session started");
+        Ok(start)
+    }
+
+    /// Binds `session` again to the checkpoint its key names now (a replaced or newly
+    /// trained one; the key it asked for at the start, not the fallback): new
+    /// parameters (resolution, model version) and coordinates, which the client must
+    /// use from its next frame. Its history starts afresh; its statistics go on.
+    pub fn rebind_session(&self, session: SessionId) -> Result<SessionStart, EngineError> {
+        let handle = self.state.session(session)?;
+        let mut current = lock(&handle);
+        let (fresh, start) = self.state.bind(&current.requested_key.clone(), current.params.client_resolution, session)?;
+        current.rebind(fresh);
+        tracing::info!(session_id = session, key = %start.params.checkpoint_key, version = %start.params.model_version, "session rebound");
+        Ok(start)
+    }
+
+    /// Queues one frame of `session` on the inference worker and returns at once;
+    /// `done` gets the outcome on the worker thread. The frame is checked first: a bad
+    /// one is refused here and `done` is not called. See [`super::worker`] for the
+    /// rules (a newer frame supersedes a session's waiting one).
+    pub fn submit_async(&self, session: SessionId, frame: Frame, done: Completion) -> Result<Submitted, EngineError> {
+        self.state.validate(session, &frame)?;
+        self.worker.submit(session, frame, done)
+    }
+
+    /// Reconstructs one frame of `session` on the inference worker (batched with other
+    /// sessions' frames) and waits for it.
+    pub fn submit(&self, session: SessionId, frame: Frame) -> Result<FrameResult, EngineError> {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        self.submit_async(session, frame, Box::new(move |result| drop(sender.send(result))))?;
+        receiver.recv().unwrap_or_else(|_| Err(EngineError::Internal("the inference worker dropped the frame".into())))
+    }
+
+    /// Reconstructs frames of many sessions on the caller's thread, now, inside the
+    /// same panic boundary as the worker: one forward pass per model, one result per
+    /// frame in order; a bad frame fails alone. For tools and benchmarks that form
+    /// their own batches.
+    pub fn submit_batch(&self, frames: Vec<(SessionId, Frame)>) -> Vec<Result<FrameResult, EngineError>> {
+        let sessions: Vec<SessionId> = frames.iter().map(|(s, _)| *s).collect();
+        super::worker::run_contained(&self.state, &sessions, frames)
+    }
+
+    /// Sessions with a frame waiting for the inference worker.
+    pub fn queue_depth(&self) -> usize {
+        self.worker.depth()
+    }
+
+    /// Tells `observer` each worker batch's size and time (for metrics).
+    pub fn set_batch_observer(&self, observer: BatchObserver) {
+        self.worker.set_observer(observer);
+    }
+
+    /// Panics contained by the engine so far (each failed one batch).
+    pub fn panics(&self) -> u64 {
+        self.state.panics.load(Ordering::Relaxed)
+    }
+
+    /// Makes the next reconstruction panic mid-batch, while it holds a session's lock:
+    /// for tests of the panic boundary.
+    #[doc(hidden)]
+    pub fn inject_panic(&self) {
+        self.state.fault.store(true, Ordering::SeqCst);
+    }
+
+    /// Drops the history of `session` (temporal models): the next frame starts afresh,
+    /// as after a scene cut. A no-op for single-frame models.
+    pub fn reset_session(&self, session: SessionId) -> Result<(), EngineError> {
+        if let Some(memory) = lock(self.state.session(session)?.as_ref()).memory.as_mut() {
+            memory.reset();
+        }
+        Ok(())
+    }
+
+    /// The coordinates `session` currently samples at.
+    pub fn coordinates(&self, session: SessionId) -> Result<Vec<[f32; 2]>, EngineError> {
+        Ok(lock(self.state.session(session)?.as_ref()).coordinates.clone())
+    }
+
+    pub fn session_params(&self, session: SessionId) -> Result<SessionParams, EngineError> {
+        Ok(lock(self.state.session(session)?.as_ref()).params.clone())
+    }
+
+    pub fn session_stats(&self, session: SessionId) -> Result<SessionStats, EngineError> {
+        Ok(lock(self.state.session(session)?.as_ref()).stats())
+    }
+
+    /// Changes the mask-update mode of a live session.
+    pub fn set_mask_update_mode(&self, session: SessionId, mode: MaskUpdateMode) -> Result<(), EngineError> {
+        lock(self.state.session(session)?.as_ref()).scheduler.set_mode(mode);
+        Ok(())
+    }
+
+    /// Ends `session` and returns its statistics. A frame of it still waiting for the
+    /// worker fails with [`EngineError::UnknownSession`].
+    pub fn end_session(&self, session: SessionId) -> Result<SessionStats, EngineError> {
+        let removed = lock(&self.state.sessions).remove(&session);
+        let stats = lock(removed.ok_or(EngineError::UnknownSession(session))?.as_ref()).stats();
+        tracing::info!(session_id = session, frames = stats.frames_reconstructed, "session ended");
+        Ok(stats)
+    }
+
+    /// Saves `model` as checkpoint `key`: new sessions of that key use it, live ones
+    /// after [`Engine::rebind_session`].
+    pub fn register_checkpoint(&self, key: &str, model: &Model) -> Result<(), EngineError> {
+        Ok(self.state.checkpoints.register(key, model)?)
+    }
+
+    /// Loads the checkpoint directory `dir` (strictly: a broken one is refused here)
+    /// and registers it as `key`, like [`Engine::register_checkpoint`].
+    pub fn register_checkpoint_dir(&self, key: &str, dir: &Path) -> Result<(), EngineError> {
+        let model = Model::load_checkpoint(dir, tch::Device::Cpu)?;
+        self.register_checkpoint(key, &model)
+    }
+}
+
+impl EngineState {
+    pub fn live_sessions(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
+    fn session(&self, id: SessionId) -> Result<Arc<Mutex<Session>>, EngineError> {
+        lock(&self.sessions).get(&id).cloned().ok_or(EngineError::UnknownSession(id))
+    }
+
+    /// A new session's state on the checkpoint `key` names now: parameters, sampler,
+    /// first coordinates.
+    fn bind(&self, key: &str, client_resolution: [usize; 2], session_id: SessionId) -> Result<(Session, SessionStart), EngineError> {
+        let checkpoint = self.checkpoints.get(key)?;
+        let model_config = lock(&checkpoint.model).config().clone();
         let [width, height] = model_config.resolution.map(|d| d as usize);
         let sample_count = self.config.sampling.default_sample_count as usize;
         if sample_count > width * height {
@@ -124,7 +285,6 @@ impl Engine {
                 "sampling.default_sample_count ({sample_count}) exceeds the {width}x{height} pixels of model.resolution"
             )));
         }
-        let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
         let params = SessionParams {
             session_id,
             checkpoint_key: checkpoint.key.clone(),
@@ -141,241 +301,40 @@ impl Engine {
         let sampler = Sampler::new(&self.config.sampling, width, height, seed)
             .map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
         let initial_coordinates = sampler.initial(sample_count).map_err(|e| EngineError::Config(format!("sampling: {e}")))?;
-        let session = Session::new(
-            params.clone(),
-            sampler,
-            MaskScheduler::new(&self.config.mask_update),
-            initial_coordinates.clone(),
-        );
-        self.sessions.lock().expect("sessions lock").insert(session_id, Arc::new(Mutex::new(session)));
-        tracing::info!(session_id, key = %params.checkpoint_key, loaded = params.checkpoint_loaded, "session started");
-        Ok(SessionStart { params, initial_coordinates })
+        let scheduler = MaskScheduler::new(&self.config.mask_update);
+        let session = Session::new(params.clone(), sampler, scheduler, initial_coordinates.clone(), checkpoint, key);
+        Ok((session, SessionStart { params, initial_coordinates }))
     }
 
-    /// Reconstructs one frame of `session`.
-    pub fn submit(&self, session: SessionId, frame: Frame) -> Result<FrameResult, EngineError> {
-        self.submit_batch(vec![(session, frame)]).pop().expect("one result per frame")
-    }
-
-    /// Reconstructs frames of many sessions: one forward pass per model. Returns one
-    /// result per frame, in order; a bad frame fails alone.
-    pub fn submit_batch(&self, frames: Vec<(SessionId, Frame)>) -> Vec<Result<FrameResult, EngineError>> {
-        let mut results: Vec<Option<Result<FrameResult, EngineError>>> = (0..frames.len()).map(|_| None).collect();
-        // Validate and group by model; a group is (checkpoint, indices of its frames).
-        let mut groups: Vec<(LoadedCheckpoint, Vec<usize>)> = Vec::new();
-        let mut sessions = Vec::with_capacity(frames.len());
-        for (i, (id, frame)) in frames.iter().enumerate() {
-            match self.prepare(*id, frame) {
-                Ok((session, checkpoint)) => {
-                    sessions.push(Some(session));
-                    match groups.iter_mut().find(|(c, _)| Arc::ptr_eq(&c.model, &checkpoint.model)) {
-                        Some((_, members)) => members.push(i),
-                        None => groups.push((checkpoint, vec![i])),
-                    }
-                }
-                Err(e) => {
-                    sessions.push(None);
-                    results[i] = Some(Err(e));
-                }
-            }
-        }
-        for (checkpoint, members) in groups {
-            // A session's history must see its frames one after another: a session with
-            // two frames in this batch has the second in a later pass.
-            for members in one_frame_per_session(&members, &frames) {
-                let started = Instant::now();
-                let reconstructed = match checkpoint.family {
-                    ModelFamily::Spt => {
-                        let detail_weight = self.config.sampling.importance_detail_weight as f32;
-                        reconstruct(&checkpoint, members.iter().map(|&i| &frames[i].1), detail_weight)
-                    }
-                    ModelFamily::Temporal => {
-                        let sessions: Vec<&Arc<Mutex<Session>>> = members.iter().map(|&i| sessions[i].as_ref().expect("prepared")).collect();
-                        reconstruct_temporal(&checkpoint, &sessions, members.iter().map(|&i| &frames[i].1))
-                    }
-                };
-                let inference_ms = started.elapsed().as_secs_f64() * 1e3;
-                match reconstructed {
-                    Ok(outputs) => {
-                        for (&i, (image, importance)) in members.iter().zip(outputs) {
-                            let session = sessions[i].as_ref().expect("prepared");
-                            let mut session = session.lock().expect("session lock");
-                            let result = session.finish_frame(&frames[i].1, image, importance, members.len(), inference_ms);
-                            results[i] = Some(Ok(result));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, frames = members.len(), "forward pass failed");
-                        for &i in &members {
-                            results[i] = Some(Err(EngineError::Model(ModelError::Torch(e.to_string()))));
-                        }
-                    }
-                }
-            }
-        }
-        results.into_iter().map(|r| r.expect("every frame answered")).collect()
-    }
-
-    /// Drops the history of `session` (temporal models): the next frame starts afresh,
-    /// as after a scene cut. A no-op for single-frame models.
-    pub fn reset_session(&self, session: SessionId) -> Result<(), EngineError> {
-        if let Some(memory) = self.session(session)?.lock().expect("session lock").memory.as_mut() {
-            memory.reset();
-        }
-        Ok(())
-    }
-
-    /// The coordinates `session` currently samples at.
-    pub fn coordinates(&self, session: SessionId) -> Result<Vec<[f32; 2]>, EngineError> {
-        Ok(self.session(session)?.lock().expect("session lock").coordinates.clone())
-    }
-
-    pub fn session_params(&self, session: SessionId) -> Result<SessionParams, EngineError> {
-        Ok(self.session(session)?.lock().expect("session lock").params.clone())
-    }
-
-    pub fn session_stats(&self, session: SessionId) -> Result<SessionStats, EngineError> {
-        Ok(self.session(session)?.lock().expect("session lock").stats())
-    }
-
-    /// Changes the mask-update mode of a live session.
-    pub fn set_mask_update_mode(&self, session: SessionId, mode: MaskUpdateMode) -> Result<(), EngineError> {
-        self.session(session)?.lock().expect("session lock").scheduler.set_mode(mode);
-        Ok(())
-    }
-
-    /// Ends `session` and returns its statistics.
-    pub fn end_session(&self, session: SessionId) -> Result<SessionStats, EngineError> {
-        let removed = self.sessions.lock().expect("sessions lock").remove(&session);
-        let stats = removed.ok_or(EngineError::UnknownSession(session))?.lock().expect("session lock").stats();
-        tracing::info!(session_id = session, frames = stats.frames_reconstructed, "session ended");
-        Ok(stats)
-    }
-
-    /// Saves `model` as checkpoint `key`; new sessions (and live sessions of that key,
-    /// from their next frame) use it.
-    pub fn register_checkpoint(&self, key: &str, model: &Model) -> Result<(), EngineError> {
-        Ok(self.checkpoints.register(key, model)?)
-    }
-
-    fn session(&self, id: SessionId) -> Result<Arc<Mutex<Session>>, EngineError> {
-        self.sessions.lock().expect("sessions lock").get(&id).cloned().ok_or(EngineError::UnknownSession(id))
-    }
-
-    /// Validates a frame and finds the model its session uses now (a checkpoint
-    /// replaced on disk is picked up here).
-    fn prepare(&self, id: SessionId, frame: &Frame) -> Result<(Arc<Mutex<Session>>, LoadedCheckpoint), EngineError> {
+    /// Checks a frame against its session (counts, ranges, state length).
+    fn validate(&self, id: SessionId, frame: &Frame) -> Result<Arc<Mutex<Session>>, EngineError> {
         let session = self.session(id)?;
-        let key = {
-            let s = session.lock().expect("session lock");
-            frame.validate(self.config.sampling.max_sample_count as usize, s.params.max_state_dim)?;
-            s.params.checkpoint_key.clone()
-        };
-        Ok((session, self.checkpoints.get(&key)?))
+        let max_state_dim = lock(&session).params.max_state_dim;
+        frame.validate(self.config.sampling.max_sample_count as usize, max_state_dim)?;
+        Ok(session)
     }
 
-    /// Loads the checkpoint directory `dir` (strictly: a broken one is refused here)
-    /// and registers it as `key`, like [`Engine::register_checkpoint`].
-    pub fn register_checkpoint_dir(&self, key: &str, dir: &Path) -> Result<(), EngineError> {
-        let model = Model::load_checkpoint(dir, tch::Device::Cpu)?;
-        self.register_checkpoint(key, &model)
+    /// Validates a frame and returns its session and the model the session is bound to.
+    pub(super) fn prepare(&self, id: SessionId, frame: &Frame) -> Result<(Arc<Mutex<Session>>, LoadedCheckpoint), EngineError> {
+        let session = self.validate(id, frame)?;
+        let checkpoint = lock(&session).checkpoint.clone();
+        Ok((session, checkpoint))
     }
-}
 
-/// One forward pass over `frames` on `checkpoint`'s model: the reconstructions as
-/// 8-bit images and the importance maps (entropy blended with `detail_weight` of the
-/// reconstruction's detail), at the model's resolution.
-fn reconstruct<'a>(
-    checkpoint: &LoadedCheckpoint,
-    frames: impl Iterator<Item = &'a Frame>,
-    detail_weight: f32,
-) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
-    let frames: Vec<&Frame> = frames.collect();
-    let pixels: Vec<Vec<[f32; 3]>> = frames.iter().map(|f| f.model_pixels()).collect();
-    let inputs: Vec<FrameInput> =
-        frames.iter().zip(&pixels).map(|(f, p)| FrameInput { pixels: p, state: &f.state }).collect();
-    let model = checkpoint.model.lock().expect("model lock");
-    let output = model.infer(&inputs, AttentionOutput::Entropy)?;
-    drop(model);
-    let (_, _, h, w) = output.reconstruction.size4().expect("[B, 1, H, W]");
-    let entropy = output.entropy.as_ref().expect("entropy was asked for");
-    let importance = importance_from_entropy(entropy, w as usize, h as usize);
-    Ok(output
-        .images()
-        .into_iter()
-        .zip(importance)
-        .map(|(image, importance)| {
-            let importance = importance.blend_detail(&image, detail_weight);
-            (image, importance)
-        })
-        .collect())
-}
-
-/// `members` split into passes in which each session appears once, in frame order.
-fn one_frame_per_session(members: &[usize], frames: &[(SessionId, Frame)]) -> Vec<Vec<usize>> {
-    let mut passes: Vec<Vec<usize>> = Vec::new();
-    for &i in members {
-        let session = frames[i].0;
-        match passes.iter_mut().find(|pass| pass.iter().all(|&j| frames[j].0 != session)) {
-            Some(pass) => pass.push(i),
-            None => passes.push(vec![i]),
+    /// After a contained panic: these sessions' histories may be half updated, so they
+    /// start afresh.
+    pub(super) fn forget_history(&self, sessions: &[SessionId]) {
+        for id in sessions {
+            if let Ok(session) = self.session(*id) {
+                lock(&session).memory = None;
+            }
         }
     }
-    passes
-}
 
-/// One forward pass of the temporal family: each session's memory takes in its frame
-/// and gives the network's planes; after the pass each memory keeps its reconstruction.
-/// The importance is the predicted error map.
-fn reconstruct_temporal<'a>(
-    checkpoint: &LoadedCheckpoint,
-    sessions: &[&Arc<Mutex<Session>>],
-    frames: impl Iterator<Item = &'a Frame>,
-) -> Result<Vec<(GrayImage, super::importance::Importance)>, ModelError> {
-    let frames: Vec<&Frame> = frames.collect();
-    let model = checkpoint.model.lock().expect("model lock");
-    let temporal = model.config().temporal.as_ref().expect("a temporal model has its config");
-    let [width, height] = model.config().resolution.map(|d| d as usize);
-    let inputs: Vec<TemporalInputs> = sessions
-        .iter()
-        .zip(&frames)
-        .map(|(session, frame)| {
-            let mut session = session.lock().expect("session lock");
-            // Made at the first frame, and again if the session's model changed resolution.
-            let memory = session.memory.get_or_insert_with(|| SessionMemory::new(temporal, width, height));
-            if memory.resolution() != (width, height) {
-                *memory = SessionMemory::new(temporal, width, height);
-            }
-            memory.observe(frame.frame_id, frame.timestamp, &frame.raw_pixels()).0
-        })
-        .collect();
-    let input_refs: Vec<&TemporalInputs> = inputs.iter().collect();
-    let states: Vec<&[f32]> = frames.iter().map(|f| f.state.as_slice()).collect();
-    let output = model.infer_temporal(&input_refs, &states)?;
-    drop(model);
-    Ok(sessions
-        .iter()
-        .zip(output.reconstruction_rows().into_iter().zip(output.error_rows()))
-        .map(|(session, (values, error))| {
-            let image = unit_image(&values, width as u32, height as u32);
-            let importance = super::importance::Importance::from_predicted_error(width, height, &error);
-            if let Some(memory) = session.lock().expect("session lock").memory.as_mut() {
-                memory.remember(values);
-            }
-            (image, importance)
-        })
-        .collect())
-}
-
-/// One forward pass on empty input, whose result is thrown away.
-fn warm_up(checkpoint: &LoadedCheckpoint) {
-    let model = checkpoint.model.lock().expect("model lock");
-    let [width, height] = model.config().resolution.map(|d| d as usize);
-    let outcome = match checkpoint.family {
-        ModelFamily::Temporal => model.infer_temporal(&[&TemporalInputs::zeros(width, height)], &[&[]]).map(drop),
-        ModelFamily::Spt => model.infer(&[FrameInput { pixels: &[[0.5, 0.5, 0.5]], state: &[] }], AttentionOutput::Entropy).map(drop),
-    };
-    if let Err(e) = outcome {
-        tracing::warn!(error = %e, "warm-up forward pass failed");
+    /// Where [`Engine::inject_panic`] strikes.
+    pub(super) fn fault_point(&self) {
+        if self.fault.swap(false, Ordering::SeqCst) {
+            panic!("injected fault (Engine::inject_panic)");
+        }
     }
 }

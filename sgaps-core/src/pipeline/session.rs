@@ -5,6 +5,7 @@
 use image::GrayImage;
 use serde::Serialize;
 
+use super::checkpoints::LoadedCheckpoint;
 use super::frame::Frame;
 use super::importance::Importance;
 use super::mask_scheduler::MaskScheduler;
@@ -81,6 +82,11 @@ pub(crate) struct Session {
     pub coordinates: Vec<[f32; 2]>,
     /// History for temporal models; `None` for single-frame models.
     pub memory: Option<SessionMemory>,
+    /// The model this session is bound to, from its start (or last rebind) on.
+    pub checkpoint: LoadedCheckpoint,
+    /// The checkpoint key the client asked for (`params.checkpoint_key` may be the
+    /// `default` it fell back to): a rebind looks it up again.
+    pub requested_key: String,
     stats: SessionStats,
     sample_psnr_sum: f64,
     psnr_sum: f64,
@@ -88,18 +94,38 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub fn new(params: SessionParams, sampler: Sampler, scheduler: MaskScheduler, coordinates: Vec<[f32; 2]>) -> Self {
+    pub fn new(
+        params: SessionParams,
+        sampler: Sampler,
+        scheduler: MaskScheduler,
+        coordinates: Vec<[f32; 2]>,
+        checkpoint: LoadedCheckpoint,
+        requested_key: &str,
+    ) -> Self {
         Session {
             params,
             sampler,
             scheduler,
             coordinates,
             memory: None,
+            checkpoint,
+            requested_key: requested_key.to_string(),
             stats: SessionStats::default(),
             sample_psnr_sum: 0.0,
             psnr_sum: 0.0,
             ssim_sum: 0.0,
         }
+    }
+
+    /// Takes `fresh`'s model, parameters, sampler and coordinates (a rebind); the
+    /// statistics go on, the history starts afresh.
+    pub fn rebind(&mut self, fresh: Session) {
+        self.params = fresh.params;
+        self.sampler = fresh.sampler;
+        self.scheduler = fresh.scheduler;
+        self.coordinates = fresh.coordinates;
+        self.checkpoint = fresh.checkpoint;
+        self.memory = None;
     }
 
     /// Scores a reconstructed frame, asks the scheduler, and samples new coordinates

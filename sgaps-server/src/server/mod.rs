@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! socket ─ connection task ─┬─ storage writer thread (every frame, HDF5)
-//!                           └─ batcher thread ── Engine::submit_batch ── answers ─> connection
+//!                           └─ batcher ── Engine::submit_async ── inference worker ── answers ─> connection
 //! registry pruner (tokio interval): forgets ended sessions by count and age
 //! ```
 //!
@@ -63,13 +63,7 @@ impl App {
         check_limits(&config.server)?;
         let engine = Arc::new(Engine::open(config.clone())?);
         let metrics = Arc::new(Metrics::new());
-        let batching = &config.server.batching;
-        let batcher = Batcher::start(
-            engine.clone(),
-            batching.max_batch_size,
-            Duration::from_millis(batching.max_queue_delay_ms),
-            metrics.clone(),
-        );
+        let batcher = Batcher::start(engine.clone(), metrics.clone());
         let storage = if config.server.storage.enabled {
             let storage = &config.server.storage;
             let bounds = RecorderBounds {
