@@ -10,6 +10,7 @@
 //! Half the clients use the key `soak`, the others `default`.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -106,6 +107,8 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     let mut restart_took = None;
     let mut unexpected_exits = Vec::new();
     let grace_end = end + CLIENT_GRACE;
+    // One updating line on a terminal, a line every ten seconds in a log.
+    let interactive = std::io::stderr().is_terminal();
     while !clients.iter().all(|c| c.is_finished()) && Instant::now() < grace_end {
         let t = started.elapsed().as_secs_f64();
         let instance = state.instance.load(Ordering::SeqCst);
@@ -133,10 +136,17 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
             restart_took = Some(at.elapsed().as_secs_f64());
             eprintln!("soak: {t:.1} s: server killed with SIGKILL, restarted in {:.1} s", at.elapsed().as_secs_f64());
         }
-        eprint!("\rsoak: {t:5.1} s  {} frames sent, {} sessions   ", state.frames_sent.load(Ordering::Relaxed), state.sessions.load(Ordering::Relaxed));
+        let progress = format!("soak: {t:5.1} s  {} frames sent, {} sessions", state.frames_sent.load(Ordering::Relaxed), state.sessions.load(Ordering::Relaxed));
+        if interactive {
+            eprint!("\r{progress}   ");
+        } else if rss.len() % 10 == 1 {
+            eprintln!("{progress}");
+        }
         std::thread::sleep(SAMPLE_EVERY);
     }
-    eprintln!();
+    if interactive {
+        eprintln!();
+    }
     if let Some(n) = reconstructed(&server) {
         reconstructed_by_instance[1] = n;
     }

@@ -46,6 +46,8 @@ struct ActiveSession {
     frame_rate: FrameRate,
     /// `[width, height]` the server reconstructs at; the dashboard's ground truth too.
     resolution: [usize; 2],
+    /// Frames refused in a row for want of storage room: logged when a run starts and ends.
+    storage_refusals: u64,
     max_state_dim: usize,
     debug_mode: bool,
     quantized_coordinates: bool,
@@ -291,6 +293,7 @@ impl Connection {
             _slot: slot,
             frame_rate: FrameRate::new(app.config.server.max_frames_per_second),
             resolution: params.resolution,
+            storage_refusals: 0,
             max_state_dim: params.max_state_dim,
             debug_mode,
             quantized_coordinates: compression.coordinates,
@@ -347,10 +350,17 @@ impl Connection {
             };
             if let Err(refused) = storage.try_record(&id, recorded) {
                 app.metrics.refuse(Refusal::StorageFull);
-                tracing::warn!(session_id = id, frame_id = frame.frame_id, %refused, "frame refused: storage is behind");
+                if session.storage_refusals == 0 {
+                    tracing::warn!(session_id = id, frame_id = frame.frame_id, %refused, "storage is behind: refusing this session's frames until it catches up");
+                }
+                session.storage_refusals += 1;
                 let details = json!({ "reason": "storage_full", "frame_id": frame.frame_id });
                 let message = format!("frame {} refused (not stored): {refused}", frame.frame_id);
                 return self.error(ErrorCode::ServerOverload, &message, Some(details)).await;
+            }
+            if session.storage_refusals > 0 {
+                tracing::warn!(session_id = id, refused = session.storage_refusals, "storage caught up; frames accepted again");
+                session.storage_refusals = 0;
             }
         }
         app.metrics.frames_received.inc();
