@@ -197,3 +197,20 @@ async fn connections_beyond_the_limit_are_refused_until_one_closes() {
     third.assert_alive().await;
     assert_eq!(refused_total(&server, "connection_limit"), 1);
 }
+
+#[test]
+fn a_limit_that_would_refuse_everything_is_an_error_naming_its_key() {
+    for (setting, key) in [
+        ("server.max_frames_per_second=0", "server.max_frames_per_second"),
+        ("server.storage.max_buffered_bytes=0", "server.storage.max_buffered_bytes"),
+        ("server.retention.prune_interval_s=-1", "server.retention.prune_interval_s"),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sgaps"))
+            .args(["serve", "model=spt_small", "device=cpu", "server.port=1", setting])
+            .output()
+            .expect("sgaps runs");
+        assert!(!output.status.success(), "{setting} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&format!("`{key}` must be a positive number")), "{setting}: {stderr}");
+    }
+}
