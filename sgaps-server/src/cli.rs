@@ -204,7 +204,8 @@ pub struct LoadtestArgs {
     pub json: bool,
     /// Soak and chaos mode: start and own the server, disconnect, send malformed and
     /// oversized messages, replace a checkpoint, SIGKILL and restart the server, then
-    /// check what was stored (see above). --url and --server-pid do not apply.
+    /// check what was stored (see above). Clients stream at --fps (default 10); --url,
+    /// --server-pid and --checkpoint-key do not apply.
     #[arg(long)]
     pub soak: bool,
     /// --soak: where the server's data/, checkpoints/ and server.log go [default: a new
