@@ -546,3 +546,104 @@ fn a_reset_drops_a_temporal_sessions_history() {
         sgaps_engine_free(engine);
     }
 }
+
+/// Polls with `timeout_ms`; the status and result.
+fn poll(session: *const SgapsSession, timeout_ms: u32, outputs: &mut Outputs) -> (SgapsStatus, SgapsFrameResult) {
+    let mut result = SgapsFrameResult::default();
+    let status = unsafe { sgaps_session_poll(session, timeout_ms, &outputs.buffers(), &mut result) };
+    (status, result)
+}
+
+#[test]
+fn a_game_loop_submits_without_waiting_and_polls_results_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&overrides(dir.path(), 3)).unwrap();
+    let begun = begin(engine, "game", [64, 48]);
+    let mut outputs = Outputs::new();
+    assert_eq!(poll(begun.session, 0, &mut outputs).0, SgapsStatus::Pending, "nothing submitted yet");
+
+    // 60 ticks at 60 Hz: submit a frame, take whatever results are ready, never wait.
+    let tick = std::time::Duration::from_micros(16_667);
+    let (mut answered, mut reconstructed, mut superseded) = (Vec::new(), 0, 0);
+    let mut longest = std::time::Duration::ZERO;
+    let mut take = |status: SgapsStatus, result: SgapsFrameResult, answered: &mut Vec<u64>| {
+        match status {
+            SgapsStatus::Ok => reconstructed += 1,
+            SgapsStatus::Superseded => superseded += 1,
+            SgapsStatus::Pending => return false,
+            other => panic!("frame {}: {other:?} {}", result.frame_id, last_error()),
+        }
+        answered.push(result.frame_id);
+        true
+    };
+    for t in 0..60u64 {
+        let started = std::time::Instant::now();
+        let pixels = sample(t as usize, &begun.coordinates);
+        check(unsafe { sgaps_session_submit_async(begun.session, &frame(t, &pixels)) });
+        loop {
+            let (status, result) = poll(begun.session, 0, &mut outputs);
+            if !take(status, result, &mut answered) {
+                break;
+            }
+        }
+        let spent = started.elapsed();
+        longest = longest.max(spent);
+        std::thread::sleep(tick.saturating_sub(spent));
+    }
+    // Then wait for the rest.
+    while answered.len() < 60 {
+        let (status, result) = poll(begun.session, 2000, &mut outputs);
+        assert!(take(status, result, &mut answered), "frame {} never answered", answered.len());
+    }
+    println!("longest game-loop tick (submit + polls): {longest:?}; {reconstructed} reconstructed, {superseded} superseded");
+    assert!(longest < std::time::Duration::from_millis(25), "a tick took {longest:?}");
+    assert_eq!(answered, (0..60).collect::<Vec<u64>>(), "every frame answered once, in order");
+    assert!(reconstructed >= 30, "{reconstructed} of 60 reconstructed");
+    assert_eq!(poll(begun.session, 0, &mut outputs).0, SgapsStatus::Pending);
+
+    // A session freed with frames in flight: no answer is owed, nothing breaks.
+    let pixels = sample(0, &begun.coordinates);
+    for t in 60..70 {
+        check(unsafe { sgaps_session_submit_async(begun.session, &frame(t, &pixels)) });
+    }
+    unsafe { sgaps_session_free(begun.session) };
+    unsafe { sgaps_engine_free(engine) };
+}
+
+#[test]
+fn a_rebind_picks_up_a_replaced_checkpoint_with_new_buffer_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&overrides(dir.path(), 5)).unwrap();
+    let save = |resolution: &str, to: &str| {
+        let config = sgaps_core::Config::load(None, &["model=spt_small".into(), format!("model.resolution={resolution}")]).unwrap().model;
+        sgaps_core::model::Model::new_seeded(&config, tch::Device::Cpu, 9).unwrap().save_checkpoint(&dir.path().join(to)).unwrap();
+        let path = CString::new(dir.path().join(to).to_str().unwrap()).unwrap();
+        check(unsafe { sgaps_engine_register_checkpoint(engine, c"level".as_ptr(), path.as_ptr()) });
+    };
+    save("[16,12]", "first");
+    let begun = begin(engine, "level", [64, 48]);
+    assert_eq!((begun.params.width, begun.params.height), (16, 12));
+    save("[24,20]", "second");
+    let pixels = sample(0, &begun.coordinates);
+    let (status, result) = submit(begun.session, &frame(0, &pixels), &mut Outputs::new());
+    check(status);
+    assert_eq!((result.width, result.height), (16, 12), "the running session keeps its model");
+
+    let mut params = std::mem::MaybeUninit::<SgapsSessionParams>::uninit();
+    let mut coordinates = vec![0f32; 2 * SAMPLES];
+    let mut short = [0f32; 4];
+    let status = unsafe { sgaps_session_rebind(begun.session, params.as_mut_ptr(), short.as_mut_ptr(), short.len()) };
+    assert_eq!(status, SgapsStatus::BufferTooSmall);
+    check(unsafe { sgaps_session_rebind(begun.session, params.as_mut_ptr(), coordinates.as_mut_ptr(), coordinates.len()) });
+    let params = unsafe { params.assume_init() };
+    assert_eq!((params.width, params.height), (24, 20));
+    let mut sizes = SgapsBufferSizes { reconstruction: 0, importance: 0, coordinates: 0 };
+    check(unsafe { sgaps_session_buffer_sizes(begun.session, &mut sizes) });
+    assert_eq!((sizes.reconstruction, sizes.coordinates), (24 * 20, 2 * SAMPLES));
+    let pixels = sample(1, &coordinates);
+    let (status, result) = submit(begun.session, &frame(1, &pixels), &mut Outputs::new());
+    check(status);
+    assert_eq!((result.width, result.height), (24, 20));
+    unsafe { sgaps_session_free(begun.session) };
+    unsafe { sgaps_engine_free(engine) };
+}
