@@ -1,9 +1,12 @@
 //! Where a session's results wait until the game polls them (sgaps_session_poll):
-//! filled on the engine's inference worker, in the order the session's frames were
-//! submitted. Bounded: a game that stops polling keeps only the newest results.
+//! filled on the engine's inference worker, handed out in the order the session's frames
+//! were submitted. A superseded frame is answered at once, while the frame before it may
+//! still run, so each frame holds its place in line from submission on. Bounded: a game
+//! that stops polling keeps only the newest results; behind a running frame wait only the
+//! superseded answers of the frames submitted meanwhile.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use sgaps_core::pipeline::{EngineError, FrameResult};
@@ -18,37 +21,102 @@ pub(crate) struct Delivered {
     pub result: Result<FrameResult, EngineError>,
 }
 
+/// A submitted frame's place in line.
+struct Slot {
+    ticket: u64,
+    frame_id: u64,
+    state: SlotState,
+}
+
+enum SlotState {
+    Waiting,
+    Answered(Result<FrameResult, EngineError>),
+    /// The engine refused or dropped the frame without an answer: skipped, never handed out.
+    Unanswered,
+}
+
+#[derive(Default)]
+struct Line {
+    slots: VecDeque<Slot>,
+    next_ticket: u64,
+}
+
 #[derive(Default)]
 pub(crate) struct Mailbox {
-    results: Mutex<VecDeque<Delivered>>,
+    line: Mutex<Line>,
     arrived: Condvar,
 }
 
-impl Mailbox {
-    pub fn deliver(&self, frame_id: u64, result: Result<FrameResult, EngineError>) {
-        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
-        if results.len() >= MAILBOX_CAPACITY {
-            if let Some(dropped) = results.pop_front() {
-                tracing::warn!(frame_id = dropped.frame_id, "result dropped unpolled: the mailbox holds {MAILBOX_CAPACITY}");
-            }
+/// Answers one reserved slot: `send` with the frame's result, or, dropped unsent (the
+/// engine refused the frame), marks it unanswered so it does not hold up the line.
+pub(crate) struct Reply {
+    mailbox: Arc<Mailbox>,
+    ticket: u64,
+    sent: bool,
+}
+
+impl Reply {
+    pub fn send(mut self, result: Result<FrameResult, EngineError>) {
+        self.sent = true;
+        self.mailbox.fill(self.ticket, SlotState::Answered(result));
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        if !self.sent {
+            self.mailbox.fill(self.ticket, SlotState::Unanswered);
         }
-        results.push_back(Delivered { frame_id, result });
+    }
+}
+
+impl Mailbox {
+    /// Takes the next place in line for `frame_id`, before the frame is submitted.
+    pub fn reserve(self: &Arc<Self>, frame_id: u64) -> Reply {
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
+        let ticket = line.next_ticket;
+        line.next_ticket += 1;
+        line.slots.push_back(Slot { ticket, frame_id, state: SlotState::Waiting });
+        Reply { mailbox: Arc::clone(self), ticket, sent: false }
+    }
+
+    fn fill(&self, ticket: u64, state: SlotState) {
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(slot) = line.slots.iter_mut().find(|slot| slot.ticket == ticket) {
+            slot.state = state;
+        }
+        // Only answers a poll can take now count: those behind a frame still running
+        // (superseded ones, answered early) wait for it however often the game polls.
+        let answered = |slot: &Slot| matches!(slot.state, SlotState::Answered(_));
+        let takeable = |line: &Line| {
+            line.slots.iter().take_while(|slot| !matches!(slot.state, SlotState::Waiting)).filter(|s| answered(s)).count()
+        };
+        while takeable(&line) > MAILBOX_CAPACITY {
+            let oldest = line.slots.iter().position(answered).expect("counted above");
+            let dropped = line.slots.remove(oldest).expect("a position in the line");
+            tracing::warn!(frame_id = dropped.frame_id, "result dropped unpolled: the mailbox holds {MAILBOX_CAPACITY}");
+        }
         self.arrived.notify_all();
     }
 
-    /// The oldest result, waiting up to `timeout` for one.
+    /// The oldest frame's result once it is answered, waiting up to `timeout` for it.
     pub fn take(&self, timeout: Duration) -> Option<Delivered> {
         let deadline = Instant::now() + timeout;
-        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if let Some(delivered) = results.pop_front() {
-                return Some(delivered);
+            while matches!(line.slots.front(), Some(Slot { state: SlotState::Unanswered, .. })) {
+                line.slots.pop_front();
+            }
+            if matches!(line.slots.front(), Some(Slot { state: SlotState::Answered(_), .. })) {
+                let slot = line.slots.pop_front().expect("checked above");
+                let SlotState::Answered(result) = slot.state else { unreachable!("checked above") };
+                return Some(Delivered { frame_id: slot.frame_id, result });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return None;
             }
-            results = self.arrived.wait_timeout(results, left).unwrap_or_else(PoisonError::into_inner).0;
+            line = self.arrived.wait_timeout(line, left).unwrap_or_else(PoisonError::into_inner).0;
         }
     }
 }

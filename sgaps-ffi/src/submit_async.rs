@@ -8,7 +8,6 @@
 //! than the engine reconstructs always gets its newest frames reconstructed, and every
 //! frame it submitted gets exactly one answer.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{FfiError, SgapsStatus};
@@ -37,9 +36,10 @@ pub unsafe extern "C" fn sgaps_session_submit_async(session: *const SgapsSession
     status_boundary("sgaps_session_submit_async", || {
         let session = unsafe { reference(session, "session") }?;
         let frame = unsafe { frame_from_c(reference(frame, "frame")?, "frame") }?;
-        let frame_id = frame.frame_id;
-        let mailbox = Arc::clone(&session.mailbox);
-        session.engine.submit_async(session.id, frame, Box::new(move |result| mailbox.deliver(frame_id, result)))?;
+        // Its place in line is taken now: a newer frame's superseded answer for this one
+        // may come before the frame ahead of it finishes.
+        let reply = session.mailbox.reserve(frame.frame_id);
+        session.engine.submit_async(session.id, frame, Box::new(move |result| reply.send(result)))?;
         Ok(())
     })
 }
