@@ -6,6 +6,8 @@
             coordinates = session.initial_coordinates          # (N, 2) float32 u, v
             result = session.submit(0, pixels, state)            # pixels: (N, 3) u, v, value
             result.reconstruction, result.importance, result.coordinates
+            session.submit_async(1, pixels, state)                # a game loop: never waits
+            answer = session.poll()    # FrameResult, Superseded, or None (nothing yet)
 
 The trained default model is built into libsgaps, so an engine works from any folder
 (session.params.checkpoint_loaded says trained weights serve). Installed from a wheel
@@ -16,12 +18,12 @@ help(sgaps.Engine) and help(sgaps.Session) explain the rest.
 """
 
 from ._native import ABI_VERSION, library_path, lib as _lib
-from .engine import Engine, EngineInfo, FrameResult, Session, SessionParams, SessionStats
+from .engine import Engine, EngineInfo, FrameResult, Session, SessionParams, SessionStats, Superseded
 from .png import write_importance_png, write_png_gray
 from .baseline import linear_interpolation, psnr
-from .errors import (BufferTooSmallError, CheckpointError, ConfigError, InvalidArgumentError,
+from .errors import (BufferTooSmallError, BusyError, CheckpointError, ConfigError, InvalidArgumentError,
                      InvalidFrameError, IoError, LibraryError, ModelError, NullArgumentError,
-                     PanicError, SgapsError, UnknownSessionError)
+                     PanicError, PendingError, SgapsError, SupersededError, UnknownSessionError)
 
 
 def version() -> str:
@@ -30,10 +32,10 @@ def version() -> str:
 
 
 __all__ = [
-    "ABI_VERSION", "Engine", "EngineInfo", "FrameResult", "Session", "SessionParams", "SessionStats",
+    "ABI_VERSION", "Engine", "EngineInfo", "FrameResult", "Session", "SessionParams", "SessionStats", "Superseded",
     "library_path", "version", "write_png_gray", "write_importance_png",
     "linear_interpolation", "psnr",
     "SgapsError", "LibraryError", "NullArgumentError", "InvalidArgumentError", "InvalidFrameError",
     "UnknownSessionError", "BufferTooSmallError", "ModelError", "ConfigError", "CheckpointError",
-    "IoError", "PanicError",
+    "IoError", "PanicError", "PendingError", "SupersededError", "BusyError",
 ]

@@ -181,6 +181,14 @@ def _declare(lib: ctypes.CDLL) -> None:
     # SgapsStatus sgaps_session_submit(const SgapsSession *session, const SgapsFrame *frame,
     #     const SgapsFrameBuffers *buffers, SgapsFrameResult *out_result);
     fn("sgaps_session_submit", Status, c_void_p, POINTER(Frame), POINTER(FrameBuffers), POINTER(FrameResult))
+    # SgapsStatus sgaps_session_submit_async(const SgapsSession *session, const SgapsFrame *frame);
+    fn("sgaps_session_submit_async", Status, c_void_p, POINTER(Frame))
+    # SgapsStatus sgaps_session_poll(const SgapsSession *session, uint32_t timeout_ms,
+    #     const SgapsFrameBuffers *buffers, SgapsFrameResult *out_result);
+    fn("sgaps_session_poll", Status, c_void_p, c_uint32, POINTER(FrameBuffers), POINTER(FrameResult))
+    # SgapsStatus sgaps_session_rebind(const SgapsSession *session, SgapsSessionParams *out_params,
+    #     float *coordinates, size_t coordinates_capacity);
+    fn("sgaps_session_rebind", Status, c_void_p, POINTER(SessionParams), POINTER(c_float), c_size_t)
     # SgapsStatus sgaps_engine_submit_batch(const SgapsEngine *engine, SgapsBatchItem *items, size_t count);
     fn("sgaps_engine_submit_batch", Status, c_void_p, POINTER(BatchItem), c_size_t)
     # SgapsStatus sgaps_engine_list_checkpoints(const SgapsEngine *engine, char *buffer,

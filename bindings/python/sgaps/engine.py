@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _native
 from ._native import check, lib
-from .errors import BufferTooSmallError, InvalidArgumentError, error_for
+from .errors import (BufferTooSmallError, InvalidArgumentError, NullArgumentError, PendingError,
+                     SupersededError, error_for)
 
 ArrayLike = Union[np.ndarray, Sequence]
 
@@ -64,8 +65,30 @@ class FrameResult:
     inference_ms: float
 
 
+@dataclass(frozen=True)
+class Superseded:
+    """Session.poll's answer for a frame that was not reconstructed: a newer frame of
+    the session replaced it while it waited (the newest waiting frame wins). Not an
+    error; the game just has no picture for that frame."""
+    frame_id: int
+
+
 def _optional(value: float) -> Optional[float]:
     return None if math.isnan(value) else value
+
+
+def _session_params(c: _native.SessionParams) -> SessionParams:
+    return SessionParams(
+        session_id=c.session_id,
+        checkpoint_key=c.checkpoint_key.decode(),
+        checkpoint_loaded=bool(c.checkpoint_loaded),
+        model_version=c.model_version.decode(),
+        sample_count=c.sample_count,
+        max_state_dim=c.max_state_dim,
+        target_fps=c.target_fps,
+        resolution=(c.width, c.height),
+        client_resolution=(c.client_width, c.client_height),
+    )
 
 
 def _float_pointer(array: np.ndarray):
@@ -112,10 +135,11 @@ class _Outputs:
 
     def result(self, c: _native.FrameResult) -> FrameResult:
         updated = bool(c.coordinates_updated)
+        shape = (c.height, c.width)  # a result computed before a rebind keeps its old size
         return FrameResult(
             frame_id=c.frame_id,
-            reconstruction=self.reconstruction,
-            importance=self.importance,
+            reconstruction=self.reconstruction.reshape(-1)[:c.height * c.width].reshape(shape),
+            importance=self.importance.reshape(-1)[:c.height * c.width].reshape(shape),
             coordinates=self.coordinates[:c.coordinate_count] if updated else None,
             target_frame_id=c.target_frame_id if updated else None,
             sample_psnr=c.sample_psnr,
@@ -159,16 +183,28 @@ class _Owned:
 
 class Session(_Owned):
     """One client's stream of frames. Create with Engine.session(); close (or use as a
-    context manager) to end it. Feed one session's frames from one thread at a time."""
+    context manager) to end it. Feed one session's frames from one thread at a time.
+
+    Two ways to submit, not to be mixed on one session: submit() blocks until the frame
+    is reconstructed; submit_async() returns at once and poll() takes the results, for a
+    game loop that must not wait for inference:
+
+        session.submit_async(frame_id, pixels, state)   # every tick; never waits
+        answer = session.poll()                         # 0 s: only look
+        if isinstance(answer, sgaps.FrameResult):       # else None (nothing yet) or
+            show(answer.reconstruction)                 # sgaps.Superseded (skipped)
+    """
 
     _free_function = "sgaps_session_free"
     _kind = "session"
 
-    def __init__(self, handle: int, params: SessionParams, initial_coordinates: np.ndarray):
+    def __init__(self, handle: int, params: SessionParams, initial_coordinates: np.ndarray,
+                 max_sample_count: int):
         self._handle = ctypes.c_void_p(handle)
         self.params = params
         #: float32 (sample_count, 2): the (u, v) coordinates to sample from frame 0 on.
         self.initial_coordinates = initial_coordinates
+        self._max_sample_count = max_sample_count  # room for rebind's coordinates
 
     def submit(self, frame_id: int, pixels: ArrayLike, state: ArrayLike = (), timestamp: float = 0.0,
                ground_truth: Optional[ArrayLike] = None) -> FrameResult:
@@ -180,6 +216,51 @@ class Session(_Owned):
         result = _native.FrameResult()
         check(lib().sgaps_session_submit(self._live(), frame.struct, outputs.struct, result))
         return outputs.result(result)
+
+    def submit_async(self, frame_id: int, pixels: ArrayLike, state: ArrayLike = (), timestamp: float = 0.0,
+                     ground_truth: Optional[ArrayLike] = None) -> None:
+        """Queues one frame (arguments as for submit) on the engine's inference worker
+        and returns at once; take its answer with poll(). A bad frame raises
+        InvalidFrameError here and gets no answer; BusyError means the engine's queue is
+        full and the frame was not taken. The session holds at most one waiting frame:
+        a newer one replaces it, and poll() answers the replaced one with Superseded."""
+        frame = _Frame(frame_id, pixels, state, timestamp, ground_truth)
+        check(lib().sgaps_session_submit_async(self._live(), frame.struct))  # copies the frame
+
+    def poll(self, timeout: float = 0.0) -> Union[FrameResult, Superseded, None]:
+        """The answer to the oldest frame submitted with submit_async, waiting at most
+        `timeout` seconds (0: only look): its FrameResult; Superseded when a newer frame
+        replaced it before it ran; None when nothing arrived in time. A frame that
+        failed raises its SgapsError with `frame_id` set (e.g. PanicError: a bug in its
+        batch was contained; the session goes on). Answers come in the order the frames
+        were submitted; at most 8 wait unpolled, beyond that the oldest are dropped."""
+        if not 0.0 <= timeout <= 0xFFFFFFFF / 1000:  # also refuses NaN
+            raise InvalidArgumentError(f"timeout must be 0 to {0xFFFFFFFF // 1000} seconds, not {timeout}")
+        outputs = _Outputs(self.params)
+        result = _native.FrameResult()
+        status = lib().sgaps_session_poll(self._live(), round(timeout * 1000), outputs.struct, result)
+        if status == 0:
+            return outputs.result(result)
+        if status == PendingError.status:
+            return None
+        if status == SupersededError.status:
+            return Superseded(result.frame_id)
+        error = error_for(status, lib().sgaps_last_error().decode("utf-8", "replace"))
+        if status not in (NullArgumentError.status, InvalidArgumentError.status, BufferTooSmallError.status):
+            error.frame_id = result.frame_id  # the frame's own failure, not the call's
+        raise error
+
+    def rebind(self) -> Tuple[SessionParams, np.ndarray]:
+        """Binds the session to the checkpoint its key names now (one registered or
+        trained since it began; a session never changes model by itself). Returns the
+        new parameters, also in self.params (the resolution may change), and the float32
+        (sample_count, 2) coordinates to sample from the next frame on. The history
+        starts afresh. Poll every frame in flight first: their results keep the old size."""
+        params = _native.SessionParams()
+        coordinates = np.empty((self._max_sample_count, 2), dtype=np.float32)
+        check(lib().sgaps_session_rebind(self._live(), params, _float_pointer(coordinates), coordinates.size))
+        self.params = _session_params(params)
+        return self.params, coordinates[:params.sample_count]
 
     def reset(self) -> None:
         """Drops the session's history (temporal models): the next frame is
@@ -257,23 +338,15 @@ class Engine(_Owned):
     def session(self, checkpoint_key: str = "default", width: int = 640, height: int = 480) -> Session:
         """Begins a session for a client screen of width x height pixels, served by
         `checkpoint_key` (a key without a checkpoint falls back to "default")."""
-        coordinates = np.empty((self.info.sample_count, 2), dtype=np.float32)
+        info = self.info
+        coordinates = np.empty((info.sample_count, 2), dtype=np.float32)
         params = _native.SessionParams()
         handle = ctypes.c_void_p()
         check(lib().sgaps_session_begin(
             self._live(), checkpoint_key.encode(), width, height, params,
             _float_pointer(coordinates), coordinates.size, ctypes.byref(handle)))
-        return Session(handle.value, SessionParams(
-            session_id=params.session_id,
-            checkpoint_key=params.checkpoint_key.decode(),
-            checkpoint_loaded=bool(params.checkpoint_loaded),
-            model_version=params.model_version.decode(),
-            sample_count=params.sample_count,
-            max_state_dim=params.max_state_dim,
-            target_fps=params.target_fps,
-            resolution=(params.width, params.height),
-            client_resolution=(params.client_width, params.client_height),
-        ), coordinates[:params.sample_count])
+        return Session(handle.value, _session_params(params), coordinates[:params.sample_count],
+                       info.max_sample_count)
 
     def submit_batch(self, frames: Sequence[tuple]) -> list:
         """Reconstructs frames of several sessions in one call, one forward pass per model.

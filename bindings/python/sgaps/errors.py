@@ -13,6 +13,8 @@ class SgapsError(Exception):
 
     status = -1
     status_name = "SGAPS_STATUS_UNKNOWN"
+    #: The frame this failure answers, when Session.poll raised it; else None.
+    frame_id: int | None = None
 
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
@@ -61,13 +63,35 @@ class IoError(SgapsError, OSError):
 
 
 class PanicError(SgapsError):
-    """A bug in libsgaps: it panicked. The panic was caught; close the engine."""
+    """A bug in libsgaps: it panicked and the panic was caught. Inside inference only
+    that frame's batch failed and the engine goes on; elsewhere, close the engine."""
 
     status, status_name = 10, "SGAPS_STATUS_PANIC"
 
 
+class PendingError(SgapsError):
+    """No result yet. Session.poll answers this with None instead of raising it."""
+
+    status, status_name = 11, "SGAPS_STATUS_PENDING"
+
+
+class SupersededError(SgapsError):
+    """A newer frame of the session replaced this one before it ran. Not a failure:
+    Session.poll answers it with a Superseded instead of raising it."""
+
+    status, status_name = 12, "SGAPS_STATUS_SUPERSEDED"
+
+
+class BusyError(SgapsError):
+    """The engine's inference queue is full: Session.submit_async did not take the
+    frame. Submit a later one after a result arrives."""
+
+    status, status_name = 13, "SGAPS_STATUS_BUSY"
+
+
 ERRORS = (NullArgumentError, InvalidArgumentError, InvalidFrameError, UnknownSessionError,
-          BufferTooSmallError, ModelError, ConfigError, CheckpointError, IoError, PanicError)
+          BufferTooSmallError, ModelError, ConfigError, CheckpointError, IoError, PanicError,
+          PendingError, SupersededError, BusyError)
 _BY_STATUS = {cls.status: cls for cls in ERRORS}
 
 
