@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the C ABI from outside Rust, after `cargo test --workspace` (make test): the
-# header matches the crate and compiles as C99 and C++17, a pthreads C test, the C, C++,
+# header matches the crate and compiles as C99 and C++17, a pthreads C test, a 60 Hz C
+# game loop on non-blocking submission, the C, C++,
 # Python and C# examples (each streams examples/data/mario-1-2 from an empty folder and
 # must be served by the built-in trained default and beat linear interpolation), where
 # libsgaps.so finds checkpoints, the C++ wrapper, the Python binding (pytest) and its
@@ -66,6 +67,11 @@ step "C: pthreads, one engine, a session each"
 cc -std=c99 "${strict[@]}" -pthread sgaps-ffi/tests/c/threads.c "${link[@]}" -o "$work/threads"
 "$work/threads" "$work/threads-checkpoints"
 ok "C threads"
+
+step "C: a 60 Hz game loop, submit_async and poll(0) never wait, every frame answered once in order"
+cc -std=c99 "${strict[@]}" sgaps-ffi/tests/c/game_loop.c "${link[@]}" -o "$work/game_loop"
+"$work/game_loop" "$work/game-loop-checkpoints"
+ok "C game loop"
 
 step "C example (examples/c): a real clip through the built-in default model, from another folder"
 make --quiet -C examples/c LIBDIR="$lib_dir"
