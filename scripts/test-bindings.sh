@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Tests of the C ABI from outside Rust, after `cargo test --workspace` (make test): the
 # header matches the crate and compiles as C99 and C++17, a pthreads C test, a 60 Hz C
-# game loop on non-blocking submission, the C, C++,
-# Python and C# examples (each streams examples/data/mario-1-2 from an empty folder and
-# must be served by the built-in trained default and beat linear interpolation), where
-# libsgaps.so finds checkpoints, the C++ wrapper, the Python binding (pytest) and its
-# wheel in a fresh venv, the C# binding under Mono, and the game-engine plugins without
-# their engines: the Unity package (bindings/unity) against a Unity API stub under Mono,
-# and the Unreal plugin (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the
-# cached venv's python and pip). Each step prints "ok: ..."; the first failure prints
+# game loop on non-blocking submission, the C, C++, Python and C# examples (each streams
+# examples/data/mario-1-2 from an empty folder and must be served by the built-in
+# trained default and beat linear interpolation), where libsgaps.so finds checkpoints,
+# the C++ wrapper, the Python binding (pytest) and its wheel in a fresh venv, the C#
+# binding under Mono, and the game-engine plugins without their engines: the Unity
+# package (bindings/unity) against a Unity API stub under Mono, and the Unreal plugin
+# (bindings/unreal) against stub engine headers. Runs under scripts/with-env (the cached
+# venv's python and pip). Each step prints "ok: ..."; the first failure prints
 # "FAILED: <step>" and exits non-zero. Either way the last line counts the steps that
 # passed, failed and were not run.
 set -euo pipefail
