@@ -120,7 +120,7 @@ ok "C++ example"
 
 step "C++ wrapper (bindings/cpp)"
 c++ -std=c++17 "${strict[@]}" -Ibindings/cpp bindings/cpp/tests/test_sgaps.cpp "${link[@]}" -o "$work/test_cpp"
-"$work/test_cpp" "$work/cpp-checkpoints"
+"$work/test_cpp" "$work/cpp-checkpoints" checkpoints/default
 ok "C++ wrapper"
 
 step "Python binding (bindings/python): install into the venv, pytest"

@@ -7,14 +7,24 @@
 //   sgaps::FrameResult result = session.submit(frame_id, timestamp, pixels, state);
 //   if (result.coordinates_updated()) coordinates = result.coordinates;
 //
+// A game loop that must not wait for inference submits without waiting and polls:
+//
+//   session.submit_async(frame_id, timestamp, pixels, state);   // every tick
+//   while (std::optional<sgaps::Polled> polled = session.poll()) {  // what arrived
+//       if (!polled->superseded) show(polled->result.reconstruction);
+//   }
+//
 // Handles are move-only RAII objects; failures throw sgaps::Error carrying the status
 // and the library's message. A Session keeps its engine alive. Thread safety is the C
 // API's: one Engine may be shared by threads; use each Session from one thread at a time.
 #ifndef SGAPS_HPP
 #define SGAPS_HPP
 
+#include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,11 +43,27 @@ private:
     SgapsStatus status_;
 };
 
+// A frame submitted with Session::submit_async that failed (e.g. SGAPS_STATUS_PANIC: a
+// contained bug in its batch; the session goes on), thrown by Session::poll.
+class FrameError : public Error {
+public:
+    FrameError(SgapsStatus status, const std::string &message, std::uint64_t frame_id)
+        : Error(status, message), frame_id_(frame_id) {}
+    std::uint64_t frame_id() const noexcept { return frame_id_; }
+
+private:
+    std::uint64_t frame_id_;
+};
+
 namespace detail {
+
+inline std::string message(SgapsStatus status) {
+    return std::string(sgaps_status_name(status)) + ": " + sgaps_last_error();
+}
 
 inline void check(SgapsStatus status) {
     if (status != SGAPS_STATUS_OK) {
-        throw Error(status, std::string(sgaps_status_name(status)) + ": " + sgaps_last_error());
+        throw Error(status, message(status));
     }
 }
 
@@ -62,6 +88,21 @@ struct FrameResult {
     std::uint64_t target_frame_id() const noexcept { return info.target_frame_id; }
 };
 
+// One answer from Session::poll: a reconstruction, or a frame that a newer frame of the
+// session replaced before it ran (not an error; there is no picture for it).
+struct Polled {
+    bool superseded = false;
+    FrameResult result;  // only result.info.frame_id when superseded
+
+    std::uint64_t frame_id() const noexcept { return result.info.frame_id; }
+};
+
+// What Session::rebind returns: the new parameters and the coordinates to sample next.
+struct Binding {
+    SgapsSessionParams params;
+    std::vector<float> coordinates;  // (u, v) pairs
+};
+
 class Session {
 public:
     const SgapsSessionParams &params() const noexcept { return params_; }
@@ -73,37 +114,72 @@ public:
     // params().max_state_dim values.
     FrameResult submit(std::uint64_t frame_id, double timestamp, const std::vector<float> &pixels,
                        const std::vector<float> &state = {}) {
-        if (pixels.size() % 3 != 0) {
-            throw Error(SGAPS_STATUS_INVALID_ARGUMENT,
-                        "pixels must hold (u, v, value) triples, got " + std::to_string(pixels.size()) + " floats");
-        }
-        SgapsFrame frame = sgaps_frame_default();
-        frame.frame_id = frame_id;
-        frame.timestamp = timestamp;
-        frame.pixels = pixels.data();
-        frame.pixel_count = pixels.size() / 3;
-        frame.state = state.data();
-        frame.state_len = state.size();
-
-        SgapsBufferSizes sizes{};
-        detail::check(sgaps_session_buffer_sizes(handle_.get(), &sizes));
+        SgapsFrame frame = make_frame(frame_id, timestamp, pixels, state);
         FrameResult result;
-        result.reconstruction.resize(sizes.reconstruction);
-        result.importance.resize(sizes.importance);
-        result.coordinates.resize(sizes.coordinates);
-        SgapsFrameBuffers buffers = sgaps_frame_buffers_default();
-        buffers.reconstruction = result.reconstruction.data();
-        buffers.reconstruction_capacity = result.reconstruction.size();
-        buffers.importance = result.importance.data();
-        buffers.importance_capacity = result.importance.size();
-        buffers.coordinates = result.coordinates.data();
-        buffers.coordinates_capacity = result.coordinates.size();
+        SgapsFrameBuffers buffers = make_buffers(result);
         detail::check(sgaps_session_submit(handle_.get(), &frame, &buffers, &result.info));
-        std::size_t pixels_out = std::size_t{result.info.width} * result.info.height;
-        result.reconstruction.resize(pixels_out);
-        result.importance.resize(pixels_out);
-        result.coordinates.resize(2 * std::size_t{result.info.coordinate_count});
+        fit(result);
         return result;
+    }
+
+    // Queues one frame (arguments as for submit) on the engine's inference worker and
+    // returns at once; take its answer with poll(). Returns false when the engine's
+    // queue is full (SGAPS_STATUS_BUSY): the frame was not taken and gets no answer. A
+    // bad frame throws here. A newer frame replaces the session's waiting one, which
+    // poll() answers as superseded. Do not mix with submit() on one session.
+    bool submit_async(std::uint64_t frame_id, double timestamp, const std::vector<float> &pixels,
+                      const std::vector<float> &state = {}) {
+        SgapsFrame frame = make_frame(frame_id, timestamp, pixels, state);
+        SgapsStatus status = sgaps_session_submit_async(handle_.get(), &frame);
+        if (status == SGAPS_STATUS_BUSY) {
+            return false;
+        }
+        detail::check(status);
+        return true;
+    }
+
+    // The answer to the oldest frame submitted with submit_async, waiting at most
+    // `timeout` (zero: only look); std::nullopt when none arrived in time. Answers come
+    // once per frame, in submission order. A frame that failed throws FrameError.
+    std::optional<Polled> poll(std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) {
+        if (timeout.count() < 0 || timeout.count() > std::numeric_limits<std::uint32_t>::max()) {
+            throw Error(SGAPS_STATUS_INVALID_ARGUMENT,
+                        "poll timeout must be 0 to 2^32 - 1 ms, not " + std::to_string(timeout.count()));
+        }
+        Polled polled;
+        SgapsFrameBuffers buffers = make_buffers(polled.result);
+        SgapsStatus status = sgaps_session_poll(handle_.get(), static_cast<std::uint32_t>(timeout.count()), &buffers,
+                                                &polled.result.info);
+        switch (status) {
+        case SGAPS_STATUS_OK:
+            fit(polled.result);
+            return polled;
+        case SGAPS_STATUS_PENDING:
+            return std::nullopt;
+        case SGAPS_STATUS_SUPERSEDED:
+            polled.superseded = true;
+            fit(polled.result);
+            return polled;
+        case SGAPS_STATUS_NULL_ARGUMENT:
+        case SGAPS_STATUS_INVALID_ARGUMENT:
+        case SGAPS_STATUS_BUFFER_TOO_SMALL:
+            throw Error(status, detail::message(status));  // the call's failure, not a frame's
+        default:
+            throw FrameError(status, detail::message(status), polled.result.info.frame_id);
+        }
+    }
+
+    // Binds the session to the checkpoint its key names now (one registered since it
+    // began; a session never changes model by itself). params() changes with it (the
+    // resolution may); the history starts afresh. Poll every frame in flight first.
+    Binding rebind() {
+        Binding binding{};
+        binding.coordinates.resize(2 * std::size_t{max_sample_count_});
+        detail::check(sgaps_session_rebind(handle_.get(), &binding.params, binding.coordinates.data(),
+                                           binding.coordinates.size()));
+        binding.coordinates.resize(2 * std::size_t{binding.params.sample_count});
+        params_ = binding.params;
+        return binding;
     }
 
     // Drops the session's history (temporal models): the next frame starts afresh.
@@ -118,12 +194,56 @@ public:
 
 private:
     friend class Engine;
-    Session(SgapsSession *handle, const SgapsSessionParams &params, std::vector<float> coordinates)
-        : handle_(handle), params_(params), initial_coordinates_(std::move(coordinates)) {}
+    Session(SgapsSession *handle, const SgapsSessionParams &params, std::vector<float> coordinates,
+            std::uint32_t max_sample_count)
+        : handle_(handle), params_(params), initial_coordinates_(std::move(coordinates)),
+          max_sample_count_(max_sample_count) {}
+
+    static SgapsFrame make_frame(std::uint64_t frame_id, double timestamp, const std::vector<float> &pixels,
+                                 const std::vector<float> &state) {
+        if (pixels.size() % 3 != 0) {
+            throw Error(SGAPS_STATUS_INVALID_ARGUMENT,
+                        "pixels must hold (u, v, value) triples, got " + std::to_string(pixels.size()) + " floats");
+        }
+        SgapsFrame frame = sgaps_frame_default();
+        frame.frame_id = frame_id;
+        frame.timestamp = timestamp;
+        frame.pixels = pixels.data();
+        frame.pixel_count = pixels.size() / 3;
+        frame.state = state.data();
+        frame.state_len = state.size();
+        return frame;
+    }
+
+    // Sizes `result`'s vectors for this session and points C's buffers at them.
+    SgapsFrameBuffers make_buffers(FrameResult &result) const {
+        SgapsBufferSizes sizes{};
+        detail::check(sgaps_session_buffer_sizes(handle_.get(), &sizes));
+        result.reconstruction.resize(sizes.reconstruction);
+        result.importance.resize(sizes.importance);
+        result.coordinates.resize(sizes.coordinates);
+        SgapsFrameBuffers buffers = sgaps_frame_buffers_default();
+        buffers.reconstruction = result.reconstruction.data();
+        buffers.reconstruction_capacity = result.reconstruction.size();
+        buffers.importance = result.importance.data();
+        buffers.importance_capacity = result.importance.size();
+        buffers.coordinates = result.coordinates.data();
+        buffers.coordinates_capacity = result.coordinates.size();
+        return buffers;
+    }
+
+    // Trims `result`'s vectors to what the call wrote.
+    static void fit(FrameResult &result) {
+        std::size_t pixels_out = std::size_t{result.info.width} * result.info.height;
+        result.reconstruction.resize(pixels_out);
+        result.importance.resize(pixels_out);
+        result.coordinates.resize(2 * std::size_t{result.info.coordinate_count});
+    }
 
     std::unique_ptr<SgapsSession, detail::SessionDeleter> handle_;
     SgapsSessionParams params_;
     std::vector<float> initial_coordinates_;
+    std::uint32_t max_sample_count_;
 };
 
 class Engine {
@@ -156,13 +276,14 @@ public:
 
     Session begin_session(const std::string &checkpoint_key, std::uint32_t client_width,
                           std::uint32_t client_height) const {
-        std::vector<float> coordinates(2 * std::size_t{info().sample_count});
+        SgapsEngineInfo engine_info = info();
+        std::vector<float> coordinates(2 * std::size_t{engine_info.sample_count});
         SgapsSessionParams params{};
         SgapsSession *session = nullptr;
         detail::check(sgaps_session_begin(handle_.get(), checkpoint_key.c_str(), client_width, client_height,
                                           &params, coordinates.data(), coordinates.size(), &session));
         coordinates.resize(2 * std::size_t{params.sample_count});
-        return Session(session, params, std::move(coordinates));
+        return Session(session, params, std::move(coordinates), engine_info.max_sample_count);
     }
 
     // The keys of the checkpoints on disk, sorted.

@@ -171,6 +171,52 @@ void CoreParity() {
     CHECK(sensitive > 0, "the check cannot tell a flipped rule apart");
 }
 
+// nx's SubmitAsync, Poll and Rebind: each frame answered once, in order, the newest
+// always reconstructed; an empty mailbox answers PENDING without a message.
+void SubmitAsyncAndPoll() {
+    nx::Engine engine;
+    nx::Status status = SmallEngine(engine);
+    CHECK(status, "open: %s", status.message.c_str());
+    nx::Session session;
+    status = engine.BeginSession("async", 320, 240, session);
+    CHECK(status, "begin: %s", status.message.c_str());
+    const size_t n = session.params().sample_count;
+    std::vector<float> pixels(3 * n);
+    for (size_t i = 0; i < n; i++) {
+        pixels[3 * i] = session.initial_coordinates()[2 * i];
+        pixels[3 * i + 1] = session.initial_coordinates()[2 * i + 1];
+        pixels[3 * i + 2] = float(i % 256);
+    }
+    std::vector<uint8_t> reconstruction(session.reconstruction_size());
+    SgapsFrameBuffers buffers = sgaps_frame_buffers_default();
+    buffers.reconstruction = reconstruction.data();
+    buffers.reconstruction_capacity = reconstruction.size();
+    SgapsFrameResult result;
+    status = session.Poll(0, buffers, result);
+    CHECK(status.code == SGAPS_STATUS_PENDING && status.message.empty(), "empty: %s", status.name());
+    for (uint64_t t = 0; t < 3; t++) {
+        SgapsFrame frame = sgaps_frame_default();
+        frame.frame_id = t;
+        frame.pixels = pixels.data();
+        frame.pixel_count = n;
+        status = session.SubmitAsync(frame);
+        CHECK(status, "submit_async: %s", status.message.c_str());
+    }
+    for (uint64_t t = 0; t < 3; t++) {
+        status = session.Poll(10000, buffers, result);
+        CHECK(status || status.code == SGAPS_STATUS_SUPERSEDED, "poll %d: %s", int(t), status.message.c_str());
+        CHECK(result.frame_id == t, "answer %d is for frame %d", int(t), int(result.frame_id));
+    }
+    CHECK(status, "the newest frame is reconstructed, not %s", status.name());
+    CHECK(session.Poll(50, buffers, result).code == SGAPS_STATUS_PENDING, "one answer per frame");
+    // Nothing replaced the key's model: a rebind keeps the resolution, with fresh coordinates.
+    std::vector<float> coordinates;
+    status = session.Rebind(coordinates);
+    CHECK(status, "rebind: %s", status.message.c_str());
+    CHECK(coordinates.size() == 2 * n && session.params().width == 32 && session.params().height == 24,
+          "rebind: %zu coordinates, %ux%u", coordinates.size(), session.params().width, session.params().height);
+}
+
 Coordinates Set(float value, size_t pairs = 2) { return std::make_shared<const std::vector<float>>(2 * pairs, value); }
 
 void Schedule() {
@@ -340,6 +386,7 @@ int main(int argc, char** argv) {
     Run("sampling parity with the core: libsgaps' sample_psnr reproduced", CoreParity);
     Run("coordinate schedule: target_frame_id, late updates, order", Schedule);
     Run("queue: newest frame wins, results in order, shutdown while in Submit", NewestWinsAndShutdown);
+    Run("nx: SubmitAsync and Poll, answers once each and in order; Rebind", SubmitAsyncAndPoll);
     Run("embedded: 4 std::threads, a driver each, one engine, updates applied", EmbeddedThreads);
     std::printf("Unreal driver: %s\n", failures == 0 ? "all passed" : "FAILED");
     return failures == 0 ? 0 : 1;

@@ -100,13 +100,14 @@ public:
     Session& operator=(const Session&) = delete;
     Session(Session&& other) noexcept
         : handle_(std::exchange(other.handle_, nullptr)), params_(other.params_),
-          initial_(std::move(other.initial_)) {}
+          initial_(std::move(other.initial_)), max_sample_count_(other.max_sample_count_) {}
     Session& operator=(Session&& other) noexcept {
         if (this != &other) {
             sgaps_session_free(handle_);
             handle_ = std::exchange(other.handle_, nullptr);
             params_ = other.params_;
             initial_ = std::move(other.initial_);
+            max_sample_count_ = other.max_sample_count_;
         }
         return *this;
     }
@@ -124,6 +125,36 @@ public:
         return Status::From(sgaps_session_submit(handle_, &frame, &buffers, &out));
     }
 
+    // Queues one frame on the engine's inference worker and returns at once (the frame
+    // is copied). SGAPS_STATUS_BUSY: the queue is full, the frame was not taken. Take
+    // its answer with Poll. Do not mix with Submit on one session.
+    Status SubmitAsync(const SgapsFrame& frame) const {
+        return Status::From(sgaps_session_submit_async(handle_, &frame));
+    }
+
+    // The answer to the oldest frame from SubmitAsync, waiting at most `timeout_ms`
+    // (0: only look). code OK: `buffers` and `out` are written; SGAPS_STATUS_PENDING:
+    // nothing yet (no message, so polling every tick allocates nothing);
+    // SGAPS_STATUS_SUPERSEDED: frame out.frame_id was replaced by a newer one before it
+    // ran; another code: that frame's failure. Answers come in submission order.
+    Status Poll(uint32_t timeout_ms, const SgapsFrameBuffers& buffers, SgapsFrameResult& out) const {
+        SgapsStatus code = sgaps_session_poll(handle_, timeout_ms, &buffers, &out);
+        return code == SGAPS_STATUS_PENDING ? Status::Fail(code, std::string()) : Status::From(code);
+    }
+
+    // Binds the session to the checkpoint its key names now; params() and the sizes
+    // above change with it, `coordinates` receives the (u, v) pairs to sample next. Poll
+    // every frame in flight first.
+    Status Rebind(std::vector<float>& coordinates) {
+        SgapsSessionParams params{};
+        coordinates.assign(2 * size_t(max_sample_count_), 0.0f);
+        Status status = Status::From(sgaps_session_rebind(handle_, &params, coordinates.data(), coordinates.size()));
+        if (!status) return status;
+        params_ = params;
+        coordinates.resize(2 * size_t(params.sample_count));
+        return status;
+    }
+
     Status End(SgapsSessionStats& out) const { return Status::From(sgaps_session_end(handle_, &out)); }
 
 private:
@@ -131,6 +162,7 @@ private:
     SgapsSession* handle_ = nullptr;
     SgapsSessionParams params_{};
     std::vector<float> initial_;
+    uint32_t max_sample_count_ = 0;  // room for Rebind's coordinates
 };
 
 inline Status Engine::BeginSession(const char* checkpoint_key, uint32_t client_width, uint32_t client_height,
@@ -140,6 +172,7 @@ inline Status Engine::BeginSession(const char* checkpoint_key, uint32_t client_w
     if (!status) return status;
     Session session;
     session.initial_.assign(2 * size_t(info.sample_count), 0.0f);
+    session.max_sample_count_ = info.max_sample_count;
     status = Status::From(sgaps_session_begin(handle_, checkpoint_key, client_width, client_height, &session.params_,
                                               session.initial_.data(), session.initial_.size(), &session.handle_));
     if (status) out = std::move(session);
