@@ -39,7 +39,7 @@ fn a_short_soak_survives_chaos_and_a_sigkill_and_stores_every_acknowledged_frame
     for check in r["checks"].as_array().unwrap() {
         assert_eq!(check["passed"], true, "{check}");
     }
-    assert_eq!(r["checks"].as_array().unwrap().len(), 5);
+    assert_eq!(r["checks"].as_array().unwrap().len(), 6);
     let s = &r["storage"];
     let sent = s["frames_sent"].as_u64().unwrap();
     // 8 clients x 10 fps x 20 s, less the restart's gap, reconnects and ticks a busy

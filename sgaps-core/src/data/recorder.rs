@@ -316,7 +316,7 @@ impl Writer {
         let key = &info.checkpoint_key;
         if !self.files.contains_key(key) {
             let path = self.root.join(format!("{key}.h5"));
-            let file = if path.exists() { File::append(&path)? } else { File::create(&path)? };
+            let file = if path.exists() { File::append(&path)? } else { create_file(&path)? };
             self.files.insert(key.clone(), (file, 0));
         }
         let file = &self.files[key].0;
@@ -385,6 +385,19 @@ impl Writer {
         };
         self.release(id, &frames, written);
     }
+}
+
+/// A new file whose freed space is never reused. HDF5 by default hands space freed in
+/// this process (a compressed chunk rewritten larger moves, and its old place is freed)
+/// to the next allocation at once, while the last flushed metadata on disk may still
+/// point there: a SIGKILL then leaves already flushed frames overwritten. Found by the
+/// soak test (`sgaps loadtest --soak`: a session's `timestamp` chunk unreadable after
+/// the kill). With aggregators only, new data always goes to fresh space, so what the
+/// last flush described stays intact; the price is some unused space in the file.
+fn create_file(path: &Path) -> hdf5::Result<File> {
+    use hdf5::plist::file_create::FileSpaceStrategy;
+    // `PageAggregation` is HDF5's H5F_FSPACE_STRATEGY_AGGR: aggregators, no free-space manager.
+    File::with_options().with_fcpl(|p| p.file_space_strategy(FileSpaceStrategy::PageAggregation)).create(path)
 }
 
 fn write_frames(session: &mut SessionWriter, frames: &[RecordedFrame]) -> hdf5::Result<()> {
@@ -497,6 +510,17 @@ mod tests {
         };
         assert_eq!(stored("a"), vec![0, 1, 2, 3], "every accepted frame is stored, no refused one");
         assert_eq!(stored("b"), vec![0, 1]);
+    }
+
+    #[test]
+    fn files_never_reuse_freed_space() {
+        use hdf5::plist::file_create::FileSpaceStrategy;
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::start(dir.path(), Duration::from_secs(3600)).unwrap();
+        recorder.begin_session(info("a"));
+        recorder.shutdown();
+        let file = File::open(dir.path().join("bounds.h5")).unwrap();
+        assert_eq!(file.create_plist().unwrap().file_space_strategy(), FileSpaceStrategy::PageAggregation);
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
     drop(runtime);
 
     let status = server.terminate()?;
-    let stored = read_stored(&server.data_root)?;
+    let (stored, unreadable) = read_stored(&server.data_root)?;
     let flush_s = config.server.storage.flush_interval_s;
     let tally = soak_check::tally_storage(&logs, &stored, killed_at.map(|k| (k, flush_s)));
     let (memory, memory_summary) = soak_check::memory_check(&rss);
@@ -177,7 +177,12 @@ pub fn run(args: LoadtestArgs) -> anyhow::Result<()> {
         passed: !before.is_empty() && !after.is_empty() && after.iter().all(|v| !before.contains(v)),
         detail: format!("`{SOAK_KEY}` sessions before: {before:?}, after: {after:?}"),
     };
-    let checks = vec![crash, soak_check::storage_check(&tally), soak_check::chaos_check(&logs), memory, replaced];
+    let readable = Check {
+        name: "stored files readable",
+        passed: unreadable.is_empty(),
+        detail: if unreadable.is_empty() { "every HDF5 file read back whole".into() } else { unreadable.join("; ") },
+    };
+    let checks = vec![crash, readable, soak_check::storage_check(&tally), soak_check::chaos_check(&logs), memory, replaced];
 
     let mut errors_by_code = BTreeMap::new();
     let mut sessions_by_ending = BTreeMap::new();
@@ -239,18 +244,25 @@ fn reconstructed(server: &ManagedServer) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|v| v as u64)
 }
 
-/// Frame ids by session id, from every HDF5 file under `data_root`.
-fn read_stored(data_root: &Path) -> anyhow::Result<HashMap<String, Vec<u64>>> {
+/// Frame ids by session id, from every HDF5 file under `data_root`, and the files that
+/// could not be read (their sessions then count as not stored).
+fn read_stored(data_root: &Path) -> anyhow::Result<(HashMap<String, Vec<u64>>, Vec<String>)> {
     let mut stored = HashMap::new();
+    let mut unreadable = Vec::new();
     for entry in std::fs::read_dir(data_root).with_context(|| format!("reading {}", data_root.display()))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "h5") {
-            for session in sgaps_core::data::read_file(&path)? {
-                stored.insert(session.info.session_id, session.frames.iter().map(|f| f.frame_id).collect());
+            match sgaps_core::data::read_file(&path) {
+                Ok(sessions) => {
+                    for session in sessions {
+                        stored.insert(session.info.session_id, session.frames.iter().map(|f| f.frame_id).collect());
+                    }
+                }
+                Err(e) => unreadable.push(e.to_string()),
             }
         }
     }
-    Ok(stored)
+    Ok((stored, unreadable))
 }
 
 /// Distinct model versions of `soak` sessions started before and after the replacement
