@@ -177,3 +177,31 @@ fn a_session_keeps_its_model_until_it_is_rebound() {
     assert_eq!(result.reconstruction.dimensions(), (40, 32));
     assert_eq!(engine.session_stats(id).unwrap().frames_reconstructed, 3);
 }
+
+#[test]
+fn a_frame_superseded_while_its_predecessor_runs_is_answered_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // Full size, so a forward pass takes milliseconds on a CPU.
+    let overrides = ["model=temporal".to_string(), format!("checkpoint_dir={}", dir.path().display()), "device=cpu".into()];
+    let engine = Engine::from_conf(None, &overrides).unwrap();
+    let a = engine.begin_session("game", CLIENT).unwrap().params.session_id;
+    for round in 0..5u64 {
+        let (sender, answers) = mpsc::channel();
+        let submit = |frame_id: u64| {
+            let sender = sender.clone();
+            let done = Box::new(move |result: Result<FrameResult, EngineError>| sender.send((frame_id, result.is_ok())).unwrap());
+            engine.submit_async(a, frame(&engine, a, frame_id), done).unwrap()
+        };
+        let first = 10 * round;
+        submit(first);
+        // The lone session's frame runs at once; the next one waits and is replaced.
+        std::thread::sleep(Duration::from_millis(2));
+        submit(first + 1);
+        submit(first + 2);
+        drop(sender);
+        let order: Vec<(u64, bool)> = answers.iter().collect();
+        let ids: Vec<u64> = order.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [first, first + 1, first + 2], "answers out of order: {order:?}");
+        assert!(order[2].1, "the newest frame runs");
+    }
+}

@@ -4,8 +4,9 @@
 //!
 //! - A bounded queue holds at most one waiting frame per session: a newer frame
 //!   supersedes the waiting one, whose completion gets [`EngineError::Superseded`]
-//!   (so under overload every session gets its newest frame reconstructed, and a
-//!   session's results still arrive in the order its frames were submitted).
+//!   (so under overload every session gets its newest frame reconstructed). A session's
+//!   completions run in the order its frames were submitted: a frame superseded while
+//!   the one before it is in a running batch is answered after that batch.
 //! - A batch closes when `max_batch_size` sessions wait, when every live session has a
 //!   frame waiting (no one else could join: a lone game session never waits), or when
 //!   the oldest frame has waited `max_queue_delay`.
@@ -13,7 +14,7 @@
 //!   boundary: a panic fails that batch's frames with [`EngineError::Internal`], their
 //!   sessions' histories are reset, and the worker goes on.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
@@ -53,6 +54,10 @@ struct Job {
 struct Queue {
     order: VecDeque<SessionId>,
     waiting: HashMap<SessionId, Job>,
+    /// Sessions in the batch running now.
+    running: HashSet<SessionId>,
+    /// Superseded frames of running sessions, answered after the running batch.
+    deferred: Vec<(Completion, EngineError)>,
     closed: bool,
 }
 
@@ -90,9 +95,16 @@ impl InferenceWorker {
             let waiting_now = queue.waiting.len();
             match queue.waiting.get_mut(&session) {
                 Some(waiting) => {
-                    let newer = frame.frame_id;
+                    let by = frame.frame_id;
                     let older = std::mem::replace(waiting, Job { frame, done, since: waiting.since });
-                    Some((older, newer))
+                    let answer = EngineError::Superseded { frame_id: older.frame.frame_id, by };
+                    if queue.running.contains(&session) {
+                        // Its predecessor is still running: answer it after that one.
+                        let older_frame_id = older.frame.frame_id;
+                        queue.deferred.push((older.done, answer));
+                        return Ok(self.wake_for(Submitted::Superseded { older_frame_id }));
+                    }
+                    Some((older, answer))
                 }
                 None if waiting_now >= self.capacity => {
                     return Err(EngineError::Overloaded { waiting: waiting_now });
@@ -104,15 +116,19 @@ impl InferenceWorker {
                 }
             }
         };
-        self.shared.wake.notify_one();
-        Ok(match superseded {
-            Some((older, newer)) => {
+        Ok(self.wake_for(match superseded {
+            Some((older, answer)) => {
                 let older_frame_id = older.frame.frame_id;
-                complete(older.done, Err(EngineError::Superseded { frame_id: older_frame_id, by: newer }));
+                complete(older.done, Err(answer));
                 Submitted::Superseded { older_frame_id }
             }
             None => Submitted::Queued,
-        })
+        }))
+    }
+
+    fn wake_for(&self, submitted: Submitted) -> Submitted {
+        self.shared.wake.notify_one();
+        submitted
     }
 
     /// Sessions with a frame waiting now.
@@ -152,6 +168,14 @@ fn run(state: &EngineState, shared: &Shared, max_batch: usize, max_delay: Durati
         }
         for (done, result) in dones.into_iter().zip(results) {
             complete(done, result);
+        }
+        let deferred = {
+            let mut queue = lock(&shared.queue);
+            queue.running.clear();
+            std::mem::take(&mut queue.deferred)
+        };
+        for (done, answer) in deferred {
+            complete(done, Err(answer));
         }
     }
 }
@@ -199,6 +223,7 @@ fn next_batch(state: &EngineState, shared: &Shared, max_batch: usize, max_delay:
     }
     let take = queue.order.len().min(max_batch);
     let sessions: Vec<SessionId> = queue.order.drain(..take).collect();
+    queue.running = sessions.iter().copied().collect();
     Some(sessions.into_iter().map(|s| (s, queue.waiting.remove(&s).expect("queued sessions wait"))).collect())
 }
 
