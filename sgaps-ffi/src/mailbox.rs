@@ -2,8 +2,7 @@
 //! filled on the engine's inference worker, handed out in the order the session's frames
 //! were submitted. A superseded frame is answered at once, while the frame before it may
 //! still run, so each frame holds its place in line from submission on. Bounded: a game
-//! that stops polling keeps only the newest results; behind a running frame wait only the
-//! superseded answers of the frames submitted meanwhile.
+//! that stops polling keeps only the newest answers.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
@@ -11,9 +10,11 @@ use std::time::{Duration, Instant};
 
 use sgaps_core::pipeline::{EngineError, FrameResult};
 
-/// Results kept for a game that does not poll; beyond it the oldest is dropped (and
-/// logged).
+/// Reconstructions kept for a game that does not poll; beyond it the oldest is dropped
+/// (and logged).
 pub(crate) const MAILBOX_CAPACITY: usize = 8;
+/// Answers of any kind kept (superseded and failed frames are a few bytes each).
+const MAILBOX_ANSWER_CAPACITY: usize = 256;
 
 /// One frame's outcome, with the frame it answers.
 pub(crate) struct Delivered {
@@ -85,16 +86,24 @@ impl Mailbox {
         if let Some(slot) = line.slots.iter_mut().find(|slot| slot.ticket == ticket) {
             slot.state = state;
         }
-        // Only answers a poll can take now count: those behind a frame still running
-        // (superseded ones, answered early) wait for it however often the game polls.
-        let answered = |slot: &Slot| matches!(slot.state, SlotState::Answered(_));
-        let takeable = |line: &Line| {
-            line.slots.iter().take_while(|slot| !matches!(slot.state, SlotState::Waiting)).filter(|s| answered(s)).count()
-        };
-        while takeable(&line) > MAILBOX_CAPACITY {
-            let oldest = line.slots.iter().position(answered).expect("counted above");
-            let dropped = line.slots.remove(oldest).expect("a position in the line");
-            tracing::warn!(frame_id = dropped.frame_id, "result dropped unpolled: the mailbox holds {MAILBOX_CAPACITY}");
+        // A game that stops polling loses the oldest answers. Only the reconstructions
+        // (whole pictures) count toward MAILBOX_CAPACITY: a long forward pass at 60 Hz is
+        // answered together with a dozen frames superseded meanwhile, and a game that
+        // polls every tick must get them all.
+        let is_result = |slot: &Slot| matches!(slot.state, SlotState::Answered(Ok(_)));
+        let is_answer = |slot: &Slot| matches!(slot.state, SlotState::Answered(_));
+        loop {
+            let results = line.slots.iter().filter(|slot| is_result(slot)).count();
+            let answers = line.slots.iter().filter(|slot| is_answer(slot)).count();
+            let oldest = if results > MAILBOX_CAPACITY {
+                line.slots.iter().position(is_result)
+            } else if answers > MAILBOX_ANSWER_CAPACITY {
+                line.slots.iter().position(is_answer)
+            } else {
+                break;
+            };
+            let dropped = line.slots.remove(oldest.expect("counted above")).expect("a position in the line");
+            tracing::warn!(frame_id = dropped.frame_id, "answer dropped unpolled: the mailbox holds {MAILBOX_CAPACITY} results");
         }
         self.arrived.notify_all();
     }
