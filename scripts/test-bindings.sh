@@ -171,7 +171,7 @@ ok "Python example"
 
 step "C# binding (bindings/csharp) under Mono"
 mcs -nologo -warnaserror -out:"$work/SgapsTest.exe" bindings/csharp/Runtime/*.cs bindings/csharp/Tests/SgapsTest.cs
-LD_LIBRARY_PATH=$lib_dir mono "$work/SgapsTest.exe" "$work/cs-checkpoints"
+LD_LIBRARY_PATH=$lib_dir mono "$work/SgapsTest.exe" "$work/cs-checkpoints" checkpoints/default
 ok "C# binding"
 
 step "C# example (examples/csharp) under Mono: the real clip, from another folder"

@@ -1,8 +1,14 @@
 // Runs the C# binding against the real libsgaps (Mono: mcs + mono): opens an engine,
-// streams a session, checks sizes and the error paths. Exits non-zero on a failure.
+// streams a session, checks sizes and the error paths, a 60 Hz game loop on SubmitAsync
+// and Poll, and Rebind to a checkpoint of another resolution. Exits non-zero on a failure.
 //
-//   mono SgapsTest.exe CHECKPOINT_DIR      (libsgaps.so on LD_LIBRARY_PATH)
+//   mono SgapsTest.exe CHECKPOINT_DIR OTHER_CHECKPOINT    (libsgaps.so on LD_LIBRARY_PATH)
+//
+// OTHER_CHECKPOINT: a checkpoint folder whose resolution is not 32x24 (checkpoints/default).
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Threading;
 using Sgaps;
 
 public static class SgapsTest
@@ -43,11 +49,104 @@ public static class SgapsTest
         return pixels;
     }
 
+    // A game's Update at 60 Hz for 3 s: SubmitAsync and Poll(0) every tick into fixed
+    // arrays. No call may take BoundMs (a blocking Submit of this model takes 40-120 ms
+    // here; a busy 2-core machine deschedules a thread for a few ms now and then); every
+    // frame is answered once and in order; reconstructions arrive; the newest always runs.
+    private static void GameLoop(string checkpointDir)
+    {
+        const double BoundMs = 25.0, MedianBoundMs = 1.0;
+        // The built-in temporal model, slower than the trained default: frames wait and
+        // newer ones supersede them.
+        using (SgapsEngine engine = new SgapsEngine(null, "device=cpu", "model.temporal.channels=[32,64,96]",
+            "checkpoint_dir=" + checkpointDir))
+        {
+            var submitted = new List<ulong>();
+            var answered = new List<ulong>();
+            var calls = new List<double>(600);
+            int reconstructed = 0;
+            bool newestRan = false;
+            using (SgapsSession session = engine.BeginSession("game", 256, 240))
+            {
+                byte[] reconstruction = new byte[session.ReconstructionLength];
+                float[] importance = new float[session.ReconstructionLength];
+                float[] next = new float[session.CoordinatesLength];
+                float[] coordinates = (float[])session.InitialCoordinates.Clone();
+                FrameResult result;
+                SgapsStatus status;
+                // One frame first, unmeasured: Mono compiles the methods and their P/Invoke
+                // stubs on first use (tens of ms), as a game's first frame would.
+                Check(session.SubmitAsync(0, 0, Sample(coordinates, 0), null), "warm-up frame");
+                Check(session.Poll(10000, reconstruction, importance, next, out result) == SgapsStatus.Ok, "warm-up");
+                Stopwatch clock = Stopwatch.StartNew(), call = new Stopwatch();
+                for (int t = 1; t <= 180; t++)
+                {
+                    float[] pixels = Sample(coordinates, t % 8);
+                    call.Restart();
+                    bool taken = session.SubmitAsync((ulong)t, t / 60.0, pixels, null);
+                    calls.Add(call.Elapsed.TotalMilliseconds);
+                    if (taken) submitted.Add((ulong)t); // else busy: no answer comes
+                    do
+                    {
+                        call.Restart();
+                        status = session.Poll(0, reconstruction, importance, next, out result);
+                        calls.Add(call.Elapsed.TotalMilliseconds);
+                        if (status == SgapsStatus.Pending) break;
+                        answered.Add(result.FrameId);
+                        newestRan = status == SgapsStatus.Ok;
+                        if (status != SgapsStatus.Ok) continue;
+                        reconstructed++;
+                        Check(result.Width == session.Params.Width && result.Height == session.Params.Height, "size");
+                        if (result.CoordinatesUpdated) Array.Copy(next, coordinates, coordinates.Length);
+                    } while (true);
+                    double left = t * 1000.0 / 60 - clock.Elapsed.TotalMilliseconds;
+                    if (left > 0) Thread.Sleep(TimeSpan.FromMilliseconds(left));
+                }
+                double elapsed = clock.Elapsed.TotalMilliseconds;
+                while (answered.Count < submitted.Count)
+                {
+                    status = session.Poll(10000, reconstruction, importance, next, out result);
+                    Check(status != SgapsStatus.Pending, "an answer within 10 s");
+                    answered.Add(result.FrameId);
+                    newestRan = status == SgapsStatus.Ok;
+                    if (newestRan) reconstructed++;
+                }
+                Check(session.Poll(100, reconstruction, importance, next, out result) == SgapsStatus.Pending,
+                    "no answer beyond one per frame");
+                calls.Sort();
+                double max = calls[calls.Count - 1], median = calls[calls.Count / 2];
+                Console.WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture,
+                    "60 Hz for {0:F2} s: {1} frames submitted, {2} reconstructed, {3} superseded; "
+                    + "SubmitAsync/Poll(0) max {4:F2} ms, median {5:F3} ms over {6} calls",
+                    elapsed / 1e3, submitted.Count, reconstructed, answered.Count - reconstructed, max, median,
+                    calls.Count));
+                Check(string.Join(",", answered) == string.Join(",", submitted), "one answer per frame, in order");
+                Check(max < BoundMs && median < MedianBoundMs, "calls within the bound");
+                Check(reconstructed >= 10 && newestRan, "reconstructions arrive; the newest frame runs");
+                Check(session.End().FramesReconstructed == (ulong)reconstructed + 1, "stats count the reconstructions");
+            }
+
+            // A session disposed with frames in flight: the engine goes on serving.
+            using (SgapsSession doomed = engine.BeginSession("game", 256, 240))
+            {
+                float[] pixels = Sample(doomed.InitialCoordinates, 0);
+                Check(doomed.SubmitAsync(0, 0, pixels, null) && doomed.SubmitAsync(1, 0, pixels, null), "in flight");
+            }
+            using (SgapsSession other = engine.BeginSession("other", 256, 240))
+            {
+                FrameResult result;
+                Check(other.SubmitAsync(5, 0, Sample(other.InitialCoordinates, 0), null), "submit after a dispose");
+                Check(other.Poll(10000, null, null, null, out result) == SgapsStatus.Ok && result.FrameId == 5,
+                    "served after a session was disposed in flight");
+            }
+        }
+    }
+
     public static int Main(string[] args)
     {
-        if (args.Length != 1)
+        if (args.Length != 2)
         {
-            Console.Error.WriteLine("usage: mono SgapsTest.exe CHECKPOINT_DIR");
+            Console.Error.WriteLine("usage: mono SgapsTest.exe CHECKPOINT_DIR OTHER_CHECKPOINT");
             return 2;
         }
         ExpectError(SgapsStatus.ConfigError, "no_such_key", () => new SgapsEngine(null, "no_such_key=1"));
@@ -116,8 +215,34 @@ public static class SgapsTest
                 ExpectError(SgapsStatus.UnknownSession, "unknown session",
                     () => session.Submit(12, 1.2, Sample(coordinates, 0), null, null, null, null));
             }
+
+            // Rebind: a checkpoint of another resolution registered under a live session's
+            // key reaches it only through Rebind, with new lengths.
+            using (SgapsSession live = engine.BeginSession("zelda", 64, 48))
+            {
+                engine.RegisterCheckpoint("zelda", args[1]);
+                FrameResult result;
+                Check(live.SubmitAsync(0, 0, Sample(live.InitialCoordinates, 0), null), "submit before the rebind");
+                Check(live.Poll(10000, null, null, null, out result) == SgapsStatus.Ok && result.Width == 32,
+                    "a running session keeps its model");
+                float[] coordinates;
+                SessionParams p = live.Rebind(out coordinates);
+                Check(p.Width == live.Params.Width && p.CheckpointKey == "zelda" && p.CheckpointLoaded, "rebind params");
+                Check((p.Width != 32 || p.Height != 24) && coordinates.Length == 2 * p.SampleCount, "rebind sizes");
+                byte[] reconstruction = new byte[live.ReconstructionLength];
+                Check(live.SubmitAsync(1, 0.1, Sample(coordinates, 1), null), "submit after the rebind");
+                Check(live.Poll(10000, reconstruction, null, null, out result) == SgapsStatus.Ok
+                    && result.FrameId == 1 && result.Width == p.Width && result.Height == p.Height, "the new size");
+                float[] bad = Sample(coordinates, 0);
+                bad[2] = 300f;
+                ExpectError(SgapsStatus.InvalidFrame, "pixels[0].value", () => live.SubmitAsync(2, 0.2, bad, null));
+                ExpectError(SgapsStatus.BufferTooSmall, "buffers.reconstruction",
+                    () => live.Poll(0, new byte[10], null, null, out result));
+                Console.WriteLine("rebind: 32x24 -> " + p.Width + "x" + p.Height);
+            }
         }
-        Console.WriteLine("C# binding: 12 frames, 1 mask update, sizes and errors: OK");
+        GameLoop(args[0] + "/game-loop");
+        Console.WriteLine("C# binding: 12 frames, 1 mask update, sizes and errors, SubmitAsync/Poll, Rebind: OK");
         return 0;
     }
 }

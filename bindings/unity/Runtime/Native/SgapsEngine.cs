@@ -70,12 +70,13 @@ namespace Sgaps
             {
                 throw new ArgumentOutOfRangeException("clientWidth", "the screen size cannot be negative");
             }
-            float[] coordinates = new float[2 * Info.SampleCount];
+            EngineInfo info = Info;
+            float[] coordinates = new float[2 * info.SampleCount];
             SessionParams parameters;
             SessionHandle session;
             Native.Check(Native.sgaps_session_begin(handle, Native.Utf8(checkpointKey), (uint)clientWidth,
                 (uint)clientHeight, out parameters, coordinates, (UIntPtr)coordinates.Length, out session));
-            return new SgapsSession(session, parameters, coordinates);
+            return new SgapsSession(session, parameters, coordinates, info.MaxSampleCount);
         }
 
         /// <summary>The keys of the checkpoints on disk, sorted.</summary>

@@ -8,10 +8,14 @@ namespace Sgaps
     {
         public SgapsStatus Status { get; private set; }
 
-        public SgapsException(SgapsStatus status, string message)
+        /// <summary>The frame this failure answers, when SgapsSession.Poll threw it; else null.</summary>
+        public ulong? FrameId { get; private set; }
+
+        public SgapsException(SgapsStatus status, string message, ulong? frameId = null)
             : base(status + ": " + message)
         {
             Status = status;
+            FrameId = frameId;
         }
     }
 }

@@ -19,6 +19,9 @@ namespace Sgaps
         CheckpointError = 8,
         IoError = 9,
         Panic = 10,
+        Pending = 11,     // SgapsSession.Poll: nothing arrived yet
+        Superseded = 12,  // a newer frame of the session replaced this one before it ran
+        Busy = 13,        // the engine's inference queue is full; the frame was not taken
     }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -180,6 +183,17 @@ namespace Sgaps
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         public static extern SgapsStatus sgaps_session_submit(
             SessionHandle session, ref Frame frame, ref FrameBuffers buffers, out FrameResult result);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        public static extern SgapsStatus sgaps_session_submit_async(SessionHandle session, ref Frame frame);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        public static extern SgapsStatus sgaps_session_poll(
+            SessionHandle session, uint timeoutMs, ref FrameBuffers buffers, out FrameResult result);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        public static extern SgapsStatus sgaps_session_rebind(
+            SessionHandle session, out SessionParams parameters, [Out] float[] coordinates, UIntPtr capacity);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         public static extern SgapsStatus sgaps_engine_list_checkpoints(
