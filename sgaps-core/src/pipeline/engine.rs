@@ -86,7 +86,11 @@ impl Engine {
         let checkpoints =
             CheckpointStore::new(Path::new(&config.checkpoint_dir), &config.model, device, kind, config.seed, LOADED_MODELS);
         let keys = checkpoints.keys();
-        tracing::info!(device = %describe(device), checkpoint_dir = %config.checkpoint_dir, checkpoints = ?keys, "engine open");
+        let checkpoint_dir = match checkpoints.dir() {
+            Some(dir) => format!("{} ({})", dir.path.display(), dir.origin),
+            None => "none (the built-in default only)".into(),
+        };
+        tracing::info!(device = %describe(device), %checkpoint_dir, checkpoints = ?keys, "engine open");
         if !keys.iter().any(|k| k == DEFAULT_KEY) {
             tracing::warn!("no `default` checkpoint: sessions without a trained key run untrained weights");
         }
