@@ -16,12 +16,12 @@ TICK_S = 1 / 60
 # The most one submit_async or poll(0) call may take. They only copy a frame in or a
 # finished result out (median under 0.1 ms here), but a 2-core machine shared with
 # builds deschedules a thread now and then for several ms. A blocking submit of the
-# loop's model takes 40-120 ms here.
-BOUND_MS = 25.0
+# loop's model takes 100-160 ms here.
+BOUND_MS = 40.0
 MEDIAN_BOUND_MS = 1.0
 # The built-in temporal model made slower than the trained default (10-30 ms), so that
 # at 60 Hz most frames wait and newer ones supersede them.
-SLOW_MODEL = ["model.temporal.channels=[32,64,96]"]
+SLOW_MODEL = ["model.temporal.channels=[64,128,256]"]
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def drain(session, expected, timeout=10.0):
     return answers
 
 
-def test_a_60_hz_game_loop_never_waits_and_every_frame_is_answered_once_in_order(tmp_path):
+def test_a_60_hz_game_loop_never_waits_and_every_frame_is_answered_once_in_order(tmp_path, capsys):
     overrides = [f"checkpoint_dir={tmp_path}", "device=cpu", *SLOW_MODEL]
     with sgaps.Engine(overrides=overrides) as engine, engine.session("game", 256, 240) as session:
         coordinates = session.initial_coordinates
@@ -72,10 +72,11 @@ def test_a_60_hz_game_loop_never_waits_and_every_frame_is_answered_once_in_order
 
         results = [a for a in answers if isinstance(a, sgaps.FrameResult)]
         inference = statistics.median(r.inference_ms for r in results)
-        print(f"\n60 Hz for {elapsed:.2f} s: {len(submitted)} frames submitted, {busy} busy, {len(results)} "
-              f"reconstructed, {len(answers) - len(results)} superseded; submit_async/poll(0) max "
-              f"{max(calls_ms):.2f} ms, median {statistics.median(calls_ms):.3f} ms over {len(calls_ms)} calls; "
-              f"inference median {inference:.1f} ms")
+        with capsys.disabled():  # shown in a quiet run too
+            print(f"\n60 Hz for {elapsed:.2f} s: {len(submitted)} frames submitted, {busy} busy, {len(results)} "
+                  f"reconstructed, {len(answers) - len(results)} superseded; submit_async/poll(0) max "
+                  f"{max(calls_ms):.2f} ms, median {statistics.median(calls_ms):.3f} ms over {len(calls_ms)} "
+                  f"calls; inference median {inference:.1f} ms")
         assert [a.frame_id for a in answers] == submitted, "one answer per frame, in submission order"
         assert all(isinstance(a, (sgaps.FrameResult, sgaps.Superseded)) for a in answers)
         assert max(calls_ms) < BOUND_MS and statistics.median(calls_ms) < MEDIAN_BOUND_MS
