@@ -284,11 +284,14 @@ impl Writer {
                     self.flush_all();
                     let _ = done.send(());
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.flush_all();
-                    next_flush = Instant::now() + flush_interval;
-                }
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
+            }
+            // Checked after every command too: a queue that never runs dry must not
+            // starve the flush (and with it the room bounded producers wait for).
+            if Instant::now() >= next_flush {
+                self.flush_all();
+                next_flush = Instant::now() + flush_interval;
             }
         }
         let ids: Vec<String> = self.sessions.keys().cloned().collect();
