@@ -129,3 +129,49 @@ impl Mailbox {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn superseded(frame_id: u64) -> Result<FrameResult, EngineError> {
+        Err(EngineError::Superseded { frame_id, by: frame_id + 1 })
+    }
+
+    fn taken(mailbox: &Mailbox) -> Vec<u64> {
+        std::iter::from_fn(|| mailbox.take(Duration::ZERO)).map(|d| d.frame_id).collect()
+    }
+
+    #[test]
+    fn answers_wait_for_the_frames_submitted_before_them() {
+        let mailbox = Arc::new(Mailbox::default());
+        let running = mailbox.reserve(1);
+        let replies: Vec<Reply> = (2..=20).map(|frame_id| mailbox.reserve(frame_id)).collect();
+        // A long forward pass: every later frame is superseded before it ends.
+        for (reply, frame_id) in replies.into_iter().zip(2..) {
+            reply.send(superseded(frame_id));
+        }
+        assert!(mailbox.take(Duration::from_millis(10)).is_none(), "frame 1 still runs");
+        running.send(superseded(1));
+        assert_eq!(taken(&mailbox), (1..=20).collect::<Vec<u64>>(), "all of them, in order");
+    }
+
+    #[test]
+    fn a_frame_the_engine_refused_holds_up_nothing() {
+        let mailbox = Arc::new(Mailbox::default());
+        let refused = mailbox.reserve(1);
+        mailbox.reserve(2).send(superseded(2));
+        drop(refused);
+        assert_eq!(taken(&mailbox), vec![2]);
+    }
+
+    #[test]
+    fn a_game_that_stops_polling_keeps_the_newest_answers() {
+        let mailbox = Arc::new(Mailbox::default());
+        let count = MAILBOX_ANSWER_CAPACITY as u64 + 5;
+        for frame_id in 0..count {
+            mailbox.reserve(frame_id).send(superseded(frame_id));
+        }
+        assert_eq!(taken(&mailbox), (5..count).collect::<Vec<u64>>());
+    }
+}
