@@ -6,8 +6,9 @@
             coordinates = session.initial_coordinates          # (N, 2) float32 u, v
             result = session.submit(0, pixels, state)            # pixels: (N, 3) u, v, value
             result.reconstruction, result.importance, result.coordinates
-            session.submit_async(1, pixels, state)                # a game loop: never waits
-            answer = session.poll()    # FrameResult, Superseded, or None (nothing yet)
+
+A game loop that must not wait for inference uses session.submit_async and
+session.poll instead of submit (help(sgaps.Session)).
 
 The trained default model is built into libsgaps, so an engine works from any folder
 (session.params.checkpoint_loaded says trained weights serve). Installed from a wheel
