@@ -155,3 +155,36 @@ def test_rebind_picks_up_a_checkpoint_of_another_resolution(engine):
         assert isinstance(after, sgaps.FrameResult) and after.frame_id == 1
         assert after.reconstruction.shape == after.importance.shape == (112, 112)
         assert session.end().frames_reconstructed == 2, "statistics go on across a rebind"
+
+
+def test_a_full_inference_queue_refuses_frames_with_busy_error(tmp_path):
+    # The engine holds one waiting frame for at most 1024 sessions (besides the batch
+    # that runs): with a slow model, the frames of 1100 sessions do not all fit.
+    overrides = [f"checkpoint_dir={tmp_path}", "device=cpu", *SLOW_MODEL]
+    with sgaps.Engine(overrides=overrides) as engine:
+        sessions = [engine.session(f"game{i}", 256, 240) for i in range(1100)]
+        pixels = sample(0, sessions[0].initial_coordinates)
+        refused = []
+        for session in sessions:
+            try:
+                session.submit_async(0, pixels)
+            except sgaps.BusyError as error:
+                refused.append(session)
+                assert error.status_name == "SGAPS_STATUS_BUSY" and "queue is full" in error.message
+        assert 0 < len(refused) <= 1100 - 1024, len(refused)
+        last = refused[-1]
+        for session in sessions:
+            if session is not last:
+                session.close()  # their frames fail fast once the worker reaches them
+        assert last.poll(0.2) is None, "a refused frame gets no answer"
+        deadline = time.monotonic() + 30
+        while True:  # room comes back as the worker drains the closed sessions' frames
+            try:
+                last.submit_async(1, pixels)
+                break
+            except sgaps.BusyError:
+                assert time.monotonic() < deadline, "the queue never drained"
+                time.sleep(0.05)
+        answer = last.poll(30.0)
+        assert isinstance(answer, sgaps.FrameResult) and answer.frame_id == 1
+        last.close()
