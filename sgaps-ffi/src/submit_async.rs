@@ -56,7 +56,8 @@ pub unsafe extern "C" fn sgaps_session_submit_async(session: *const SgapsSession
 /// smaller than sgaps_session_buffer_sizes says fails with
 /// SGAPS_STATUS_BUFFER_TOO_SMALL and keeps the result for the next poll.
 ///
-/// At most 8 results wait; a game that stops polling loses the oldest (logged).
+/// At most 8 reconstructions (and 256 answers in all) wait unpolled; a game that stops
+/// polling loses the oldest (logged).
 /// After sgaps_session_free, frames still in flight are dropped with the session.
 ///
 /// Ownership: `buffers` and `out_result` belong to the caller.
