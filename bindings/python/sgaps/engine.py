@@ -233,7 +233,8 @@ class Session(_Owned):
         replaced it before it ran; None when nothing arrived in time. A frame that
         failed raises its SgapsError with `frame_id` set (e.g. PanicError: a bug in its
         batch was contained; the session goes on). Answers come in the order the frames
-        were submitted; at most 8 wait unpolled, beyond that the oldest are dropped."""
+        were submitted; at most 8 reconstructions wait unpolled, beyond that the oldest are
+        dropped."""
         if not 0.0 <= timeout <= 0xFFFFFFFF / 1000:  # also refuses NaN
             raise InvalidArgumentError(f"timeout must be 0 to {0xFFFFFFFF // 1000} seconds, not {timeout}")
         outputs = _Outputs(self.params)
