@@ -1,10 +1,11 @@
 //! Fuzzing frame building at the C ABI: `SgapsFrame`s as a game could fill them (any
 //! floats, NULL pointers with or without lengths, overflowing counts, ground truths of
-//! any size or empty) submitted with `sgaps_session_submit` to one session of a small CPU
-//! model. Each call must return OK exactly for a valid frame (with a reconstruction at
-//! the session's size), otherwise the status the frame's fault calls for and a message
-//! naming the field; never a panic, and the session goes on serving. 256 cases by
-//! default; `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
+//! any size or empty) submitted to a small CPU model, blocking (`sgaps_session_submit`)
+//! or not (`sgaps_session_submit_async`, then `sgaps_session_poll`). Each frame must be
+//! answered OK exactly when it is valid (with a reconstruction at the session's size),
+//! otherwise with the status its fault calls for and a message naming the field; never
+//! a panic, and the sessions go on serving. 256 cases by default; `PROPTEST_CASES=N` for
+//! a long run (docs/fuzzing.md).
 
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::{null, null_mut};
@@ -182,23 +183,35 @@ fn any_c_frame_gets_the_status_its_fault_calls_for() {
     let options = SgapsEngineOptions { overrides: pointers.as_ptr(), override_count: pointers.len(), ..sgaps_engine_options_default() };
     let mut engine = null_mut();
     assert_eq!(unsafe { sgaps_engine_open(&options, &mut engine) }, SgapsStatus::Ok, "{}", last_error());
-    let mut params = std::mem::MaybeUninit::<SgapsSessionParams>::uninit();
-    let mut coordinates = vec![0f32; 2 * MAX_SAMPLES];
-    let mut session = null_mut();
-    let key = c"fuzz";
-    let status = unsafe {
-        sgaps_session_begin(engine, key.as_ptr(), WIDTH, HEIGHT, params.as_mut_ptr(), coordinates.as_mut_ptr(), coordinates.len(), &mut session)
+    // One session for blocking submission, one for submit_async + poll (never mixed).
+    let begin = |key: &CStr| {
+        let mut params = std::mem::MaybeUninit::<SgapsSessionParams>::uninit();
+        let mut coordinates = vec![0f32; 2 * MAX_SAMPLES];
+        let mut session = null_mut();
+        let status = unsafe {
+            sgaps_session_begin(engine, key.as_ptr(), WIDTH, HEIGHT, params.as_mut_ptr(), coordinates.as_mut_ptr(), coordinates.len(), &mut session)
+        };
+        assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
+        (session, unsafe { params.assume_init() })
     };
-    assert_eq!(status, SgapsStatus::Ok, "{}", last_error());
-    let params = unsafe { params.assume_init() };
+    let (blocking, params) = begin(c"fuzz");
+    let (non_blocking, _) = begin(c"fuzz-async");
     let max_state_dim = params.max_state_dim as usize;
 
     let accepted = std::cell::Cell::new(0usize);
     let mut runner = TestRunner::default();
-    let outcome = runner.run(&game_frame(), |frame| {
+    let outcome = runner.run(&(game_frame(), any::<bool>()), |(frame, asynchronous)| {
         let (expected, named) = frame.expected(max_state_dim);
         let mut result = SgapsFrameResult::default();
-        let status = unsafe { sgaps_session_submit(session, &frame.as_c(), &sgaps_frame_buffers_default(), &mut result) };
+        let status = if asynchronous {
+            // Refused at once, or queued and answered by the next poll.
+            match unsafe { sgaps_session_submit_async(non_blocking, &frame.as_c()) } {
+                SgapsStatus::Ok => unsafe { sgaps_session_poll(non_blocking, 10_000, &sgaps_frame_buffers_default(), &mut result) },
+                refused => refused,
+            }
+        } else {
+            unsafe { sgaps_session_submit(blocking, &frame.as_c(), &sgaps_frame_buffers_default(), &mut result) }
+        };
         let message = if status == SgapsStatus::Ok { String::new() } else { last_error() };
         prop_assert_eq!(status, expected, "{}", message);
         prop_assert!(message.contains(named), "`{}` not named in: {}", named, message);
@@ -218,7 +231,8 @@ fn any_c_frame_gets_the_status_its_fault_calls_for() {
     assert!(accepted * 10 >= runner.config().cases as usize, "only {accepted} frames were valid");
 
     unsafe {
-        sgaps_session_free(session);
+        sgaps_session_free(blocking);
+        sgaps_session_free(non_blocking);
         sgaps_engine_free(engine);
     }
 }
