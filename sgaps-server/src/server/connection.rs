@@ -408,6 +408,9 @@ impl Connection {
             Err(EngineError::InvalidFrame(e)) => {
                 return self.error(ErrorCode::InvalidFrameData, &e.to_string(), Some(json!({ "field": e.field }))).await;
             }
+            Err(e @ EngineError::Overloaded { .. }) => {
+                return self.error(ErrorCode::ServerOverload, &e.to_string(), Some(json!({ "reason": "inference_queue_full" }))).await;
+            }
             Err(e) => return self.error(ErrorCode::ModelError, &e.to_string(), None).await,
         };
         let latency = outcome.received.elapsed();
