@@ -1,6 +1,6 @@
 //! Fuzzing configuration overrides where a game passes them, `sgaps_engine_open`, and on
-//! through a session and one frame: every real key of the configuration set to small
-//! edge values (0, 1, -1, fractions, wrong types, other enum names) on a small CPU
+//! through a session and one frame: every real key of the configuration set to edge
+//! values (0, 1, -1, fractions, 200, 1000, wrong types, other enum names) on a small CPU
 //! model. Config::load's own fuzzing (sgaps-core/tests/fuzz_config.rs) checks the
 //! composition; this checks that whatever it accepts can be served: each call answers
 //! with a status and a message, never a panic (not even one SGAPS
@@ -38,12 +38,12 @@ fn config_keys() -> Vec<(String, serde_json::Value)> {
 
 const ANY_EDGE: &[&str] = &["0", "-1", "0.5", "true", "null", "\"\"", "[1, 1]", "[]", "{}", "cpu", "seed"];
 
-/// Values of the key's own kind, small enough that any model they shape stays cheap
-/// but at every edge; sometimes a value of another kind.
+/// Values of the key's own kind, at every edge but small enough that any model they
+/// shape stays cheap on a CPU; sometimes a value of another kind.
 fn edge_value(default: &serde_json::Value) -> BoxedStrategy<String> {
     use serde_json::Value;
     let own: Vec<&str> = match default {
-        Value::Number(_) => vec!["0", "1", "2", "3", "4", "8", "16", "-1", "0.0", "0.5", "0.999", "1.5", "1e-9", "-0.5"],
+        Value::Number(_) => vec!["0", "1", "2", "3", "4", "8", "16", "-1", "0.0", "0.5", "0.999", "1.5", "1e-9", "-0.5", "200", "1000"],
         Value::Bool(_) => vec!["true", "false"],
         Value::Array(_) => vec!["[1, 1]", "[2, 3]", "[0, 0]", "[8, 1]", "[1]", "[]", "[16, 12]", "[4, 4, 4]"],
         _ => vec![
