@@ -3,9 +3,9 @@
 //! values (0, 1, -1, fractions, 200, 1000, wrong types, other enum names) on a small CPU
 //! model. Config::load's own fuzzing (sgaps-core/tests/fuzz_config.rs) checks the
 //! composition; this checks that whatever it accepts can be served: each call answers
-//! with a status and a message, never a panic (not even one SGAPS
-//! contains). 64 cases by default (each opens an
-//! engine); `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
+//! with a status and a message, never a panic (not even one SGAPS contains). 64 cases
+//! by default (each opens an engine); `PROPTEST_CASES=N` for a long run
+//! (docs/fuzzing.md).
 
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::null_mut;
