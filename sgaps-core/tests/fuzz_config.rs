@@ -2,7 +2,7 @@
 //! engine options) through `Config::load(None, overrides)`: arbitrary text, real keys
 //! with hostile YAML values, and real keys set to their own values. Loading must never
 //! panic, an error must name the key or override at fault, and setting any key to
-//! the value it already has must change nothing. 256 cases per property by default;
+//! the value it already has must change nothing. 1,000 cases per property by default;
 //! `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
 
 use std::sync::OnceLock;
@@ -86,7 +86,16 @@ fn names_the_override(message: &str, text: &str) -> bool {
     message.contains(text) || (!first.is_empty() && message.contains(first))
 }
 
+/// `PROPTEST_CASES` when set (a long run); otherwise 1000 cases per property, a second or
+/// two in the test suite.
+fn cases() -> ProptestConfig {
+    let short_run = ProptestConfig { cases: 1000, ..ProptestConfig::default() };
+    if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default() } else { short_run }
+}
+
 proptest! {
+    #![proptest_config(cases())]
+
     #[test]
     fn one_override_loads_or_names_what_is_wrong(text in override_text()) {
         if let Err(e) = Config::load(None, std::slice::from_ref(&text)) {

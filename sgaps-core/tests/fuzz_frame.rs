@@ -2,7 +2,7 @@
 //! touches it) against an oracle written from PROTOCOL.md: arbitrary floats (NaN,
 //! infinities, subnormals, just out of range), empty and oversized pixel and state
 //! lists. It must never panic, accept exactly the valid frames, and name a field that
-//! really is wrong. 256 cases by default; `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
+//! really is wrong. 10,000 cases by default; `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
 
 use proptest::prelude::*;
 use sgaps_core::pipeline::{Frame, Pixel};
@@ -78,7 +78,16 @@ fn field_is_wrong(frame: &Frame, field: &str, max_pixels: usize, max_state_dim: 
     }
 }
 
+/// `PROPTEST_CASES` when set (a long run); otherwise 10000 cases per property, a second or
+/// two in the test suite.
+fn cases() -> ProptestConfig {
+    let short_run = ProptestConfig { cases: 10000, ..ProptestConfig::default() };
+    if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default() } else { short_run }
+}
+
 proptest! {
+    #![proptest_config(cases())]
+
     #[test]
     fn validate_accepts_exactly_the_valid_frames_and_names_a_wrong_field(
         frame in frame(),

@@ -3,7 +3,7 @@
 //! `pixels_compressed`, base64 PNG `full_frame_base64`) -> `Frame::validate`. Inputs are
 //! arbitrary text, messages with hostile field values, well-formed payloads (which must
 //! round-trip exactly) and the same payloads with their bytes mutated. Nothing may panic,
-//! and a refusal names the field at fault. 256 cases per property by default;
+//! and a refusal names the field at fault. 1,000 cases per property by default;
 //! `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -235,7 +235,16 @@ fn decode(payload: Value, limits: &DecodeLimits) -> Result<sgaps_core::pipeline:
     decode_frame(serde_json::from_value(payload).expect("a well-formed payload"), limits)
 }
 
+/// `PROPTEST_CASES` when set (a long run); otherwise 1000 cases per property, a second or
+/// two in the test suite.
+fn cases() -> ProptestConfig {
+    let short_run = ProptestConfig { cases: 1000, ..ProptestConfig::default() };
+    if std::env::var_os("PROPTEST_CASES").is_some() { ProptestConfig::default() } else { short_run }
+}
+
 proptest! {
+    #![proptest_config(cases())]
+
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,200}", limits in limits()) {
         let _ = handle_text(&text, &limits);
