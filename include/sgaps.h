@@ -541,8 +541,8 @@ enum SgapsStatus sgaps_engine_list_checkpoints(const struct SgapsEngine *engine,
 // Registers the checkpoint directory `checkpoint_dir` (model.safetensors and
 // config.json, e.g. written by the trainer) as `key`: loads it strictly (a missing,
 // unexpected or mis-shaped tensor fails with SGAPS_STATUS_CHECKPOINT_ERROR naming it)
-// and copies it into the engine's checkpoint directory. New sessions of `key` use it,
-// and live ones from their next frame. Without a checkpoint directory (no
+// and copies it into the engine's checkpoint directory. New sessions of `key` use it;
+// live ones keep their model until sgaps_session_rebind. Without a checkpoint directory (no
 // checkpoint_dir setting, no SGAPS_CHECKPOINT_DIR, no checkpoints/ beside the library)
 // it fails with SGAPS_STATUS_CHECKPOINT_ERROR saying how to set one.
 //

@@ -18,6 +18,8 @@ const MAILBOX_ANSWER_CAPACITY: usize = 256;
 
 /// One frame's outcome, with the frame it answers.
 pub(crate) struct Delivered {
+    /// Its place in line (for [`Mailbox::put_back`]).
+    ticket: u64,
     pub frame_id: u64,
     pub result: Result<FrameResult, EngineError>,
 }
@@ -108,6 +110,13 @@ impl Mailbox {
         self.arrived.notify_all();
     }
 
+    /// Returns a taken answer to the front of the line (the caller could not use it yet).
+    pub fn put_back(&self, delivered: Delivered) {
+        let Delivered { ticket, frame_id, result } = delivered;
+        let mut line = self.line.lock().unwrap_or_else(PoisonError::into_inner);
+        line.slots.push_front(Slot { ticket, frame_id, state: SlotState::Answered(result) });
+    }
+
     /// The oldest frame's result once it is answered, waiting up to `timeout` for it.
     pub fn take(&self, timeout: Duration) -> Option<Delivered> {
         let deadline = Instant::now() + timeout;
@@ -119,7 +128,7 @@ impl Mailbox {
             if matches!(line.slots.front(), Some(Slot { state: SlotState::Answered(_), .. })) {
                 let slot = line.slots.pop_front().expect("checked above");
                 let SlotState::Answered(result) = slot.state else { unreachable!("checked above") };
-                return Some(Delivered { frame_id: slot.frame_id, result });
+                return Some(Delivered { ticket: slot.ticket, frame_id: slot.frame_id, result });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {

@@ -82,14 +82,22 @@ pub unsafe extern "C" fn sgaps_session_poll(
         let Some(delivered) = session.mailbox.take(Duration::from_millis(timeout_ms.into())) else {
             return Err(FfiError::new(SgapsStatus::Pending, format!("no result within {timeout_ms} ms")));
         };
-        match delivered.result {
-            Ok(result) => {
-                out_result.write(outputs.write(&result)?);
-                Ok(())
-            }
-            Err(error) => {
+        match &delivered.result {
+            Ok(result) => match outputs.write(result) {
+                Ok(scalars) => {
+                    out_result.write(scalars);
+                    Ok(())
+                }
+                // A result from before a rebind may be larger than the buffers now are:
+                // it stays first in line for a poll with larger buffers.
+                Err(error) => {
+                    session.mailbox.put_back(delivered);
+                    Err(error)
+                }
+            },
+            Err(_) => {
                 out_result.write(SgapsFrameResult { frame_id: delivered.frame_id, ..SgapsFrameResult::default() });
-                Err(error.into())
+                Err(delivered.result.err().expect("matched an error").into())
             }
         }
     })

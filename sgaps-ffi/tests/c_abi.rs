@@ -647,3 +647,33 @@ fn a_rebind_picks_up_a_replaced_checkpoint_with_new_buffer_sizes() {
     unsafe { sgaps_session_free(begun.session) };
     unsafe { sgaps_engine_free(engine) };
 }
+
+#[test]
+fn a_result_too_large_for_the_buffers_after_a_rebind_waits_for_larger_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(&overrides(dir.path(), 6)).unwrap();
+    let save = |resolution: &str, to: &str| {
+        let config = sgaps_core::Config::load(None, &["model=spt_small".into(), format!("model.resolution={resolution}")]).unwrap().model;
+        sgaps_core::model::Model::new_seeded(&config, tch::Device::Cpu, 9).unwrap().save_checkpoint(&dir.path().join(to)).unwrap();
+        let path = CString::new(dir.path().join(to).to_str().unwrap()).unwrap();
+        check(unsafe { sgaps_engine_register_checkpoint(engine, c"level".as_ptr(), path.as_ptr()) });
+    };
+    save("[24,20]", "large");
+    let begun = begin(engine, "level", [64, 48]);
+    let pixels = sample(0, &begun.coordinates);
+    check(unsafe { sgaps_session_submit_async(begun.session, &frame(0, &pixels)) });
+    // Rebound to a smaller model while frame 0 is in flight (the docs advise against it).
+    save("[16,12]", "small");
+    let mut params = std::mem::MaybeUninit::<SgapsSessionParams>::uninit();
+    let mut coordinates = vec![0f32; 2 * SAMPLES];
+    check(unsafe { sgaps_session_rebind(begun.session, params.as_mut_ptr(), coordinates.as_mut_ptr(), coordinates.len()) });
+
+    let mut small = Outputs { reconstruction: vec![0; 16 * 12], importance: vec![0.0; 16 * 12], coordinates: vec![0.0; 2 * SAMPLES] };
+    let (status, _) = poll(begun.session, 5000, &mut small);
+    assert_eq!(status, SgapsStatus::BufferTooSmall, "{}", last_error());
+    let (status, result) = poll(begun.session, 0, &mut Outputs::new());
+    check(status);
+    assert_eq!((result.frame_id, result.width, result.height), (0, 24, 20), "the result was kept");
+    unsafe { sgaps_session_free(begun.session) };
+    unsafe { sgaps_engine_free(engine) };
+}

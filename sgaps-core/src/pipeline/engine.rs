@@ -65,11 +65,18 @@ pub struct Engine {
     next_session: AtomicU64,
 }
 
+/// A live session, and what checking its frames needs without locking it.
+#[derive(Clone)]
+struct SessionHandle {
+    session: Arc<Mutex<Session>>,
+    max_state_dim: usize,
+}
+
 /// What the engine and its worker thread share.
 pub(crate) struct EngineState {
     pub config: Config,
     pub checkpoints: CheckpointStore,
-    sessions: Mutex<HashMap<SessionId, Arc<Mutex<Session>>>>,
+    sessions: Mutex<HashMap<SessionId, SessionHandle>>,
     /// Panics contained so far (see [`Engine::panics`]).
     pub panics: AtomicU64,
     /// Set by [`Engine::inject_panic`]: the next session's frame panics mid-batch.
@@ -150,7 +157,8 @@ impl Engine {
         }
         let session_id = self.next_session.fetch_add(1, Ordering::Relaxed);
         let (session, start) = self.state.bind(checkpoint_key, client_resolution, session_id)?;
-        lock(&self.state.sessions).insert(session_id, Arc::new(Mutex::new(session)));
+        let max_state_dim = start.params.max_state_dim;
+        lock(&self.state.sessions).insert(session_id, SessionHandle { session: Arc::new(Mutex::new(session)), max_state_dim });
         let params = &start.params;
         tracing::info!(session_id, key = %params.checkpoint_key, version = %params.model_version, loaded = params.checkpoint_loaded, "session started");
         Ok(start)
@@ -165,6 +173,9 @@ impl Engine {
         let mut current = lock(&handle);
         let (fresh, start) = self.state.bind(&current.requested_key.clone(), current.params.client_resolution, session)?;
         current.rebind(fresh);
+        if let Some(handle) = lock(&self.state.sessions).get_mut(&session) {
+            handle.max_state_dim = start.params.max_state_dim;
+        }
         tracing::info!(session_id = session, key = %start.params.checkpoint_key, version = %start.params.model_version, "session rebound");
         Ok(start)
     }
@@ -249,7 +260,7 @@ impl Engine {
     /// worker fails with [`EngineError::UnknownSession`].
     pub fn end_session(&self, session: SessionId) -> Result<SessionStats, EngineError> {
         let removed = lock(&self.state.sessions).remove(&session);
-        let stats = lock(removed.ok_or(EngineError::UnknownSession(session))?.as_ref()).stats();
+        let stats = lock(&removed.ok_or(EngineError::UnknownSession(session))?.session).stats();
         tracing::info!(session_id = session, frames = stats.frames_reconstructed, "session ended");
         Ok(stats)
     }
@@ -274,7 +285,7 @@ impl EngineState {
     }
 
     fn session(&self, id: SessionId) -> Result<Arc<Mutex<Session>>, EngineError> {
-        lock(&self.sessions).get(&id).cloned().ok_or(EngineError::UnknownSession(id))
+        lock(&self.sessions).get(&id).map(|h| Arc::clone(&h.session)).ok_or(EngineError::UnknownSession(id))
     }
 
     /// A new session's state on the checkpoint `key` names now: parameters, sampler,
@@ -310,12 +321,12 @@ impl EngineState {
         Ok((session, SessionStart { params, initial_coordinates }))
     }
 
-    /// Checks a frame against its session (counts, ranges, state length).
+    /// Checks a frame against its session (counts, ranges, state length) without taking
+    /// the session's lock, which the worker may hold: a game thread never waits here.
     fn validate(&self, id: SessionId, frame: &Frame) -> Result<Arc<Mutex<Session>>, EngineError> {
-        let session = self.session(id)?;
-        let max_state_dim = lock(&session).params.max_state_dim;
-        frame.validate(self.config.sampling.max_sample_count as usize, max_state_dim)?;
-        Ok(session)
+        let handle = lock(&self.sessions).get(&id).cloned().ok_or(EngineError::UnknownSession(id))?;
+        frame.validate(self.config.sampling.max_sample_count as usize, handle.max_state_dim)?;
+        Ok(handle.session)
     }
 
     /// Validates a frame and returns its session and the model the session is bound to.
