@@ -1,11 +1,11 @@
 //! Fuzzing frame building at the C ABI: `SgapsFrame`s as a game could fill them (any
 //! floats, NULL pointers with or without lengths, overflowing counts, ground truths of
-//! any size or empty) submitted to a small CPU model, blocking (`sgaps_session_submit`)
-//! or not (`sgaps_session_submit_async`, then `sgaps_session_poll`). Each frame must be
-//! answered OK exactly when it is valid (with a reconstruction at the session's size),
-//! otherwise with the status its fault calls for and a message naming the field; never
-//! a panic, and the sessions go on serving. 256 cases by default; `PROPTEST_CASES=N` for
-//! a long run (docs/fuzzing.md).
+//! any size or empty) submitted to a small CPU model, blocking (`sgaps_session_submit`),
+//! or not (`sgaps_session_submit_async`, then `sgaps_session_poll`), or several in one
+//! `sgaps_engine_submit_batch`. Each frame must be answered OK exactly when it is valid
+//! (with a reconstruction at the session's size), otherwise with the status its fault
+//! calls for and a message naming the field; never a panic, and the sessions go on
+//! serving. 256 cases by default; `PROPTEST_CASES=N` for a long run (docs/fuzzing.md).
 
 use std::ffi::{c_char, CStr, CString};
 use std::ptr::{null, null_mut};
@@ -124,27 +124,28 @@ impl GameFrame {
         }
     }
 
-    /// The status this frame calls for, and what the error message must contain. The
-    /// order is frame_from_c's: pixels, state, ground truth, then the engine's checks.
+    /// The status this frame calls for, and what the error message must contain (the
+    /// field as the frame names it, alone or as `items[i].frame`). The order is
+    /// frame_from_c's: pixels, state, ground truth, then the engine's checks.
     fn expected(&self, max_state_dim: usize) -> (SgapsStatus, &'static str) {
         match (&self.pixels, self.pixel_count.checked_mul(3)) {
-            (_, None) => return (SgapsStatus::InvalidArgument, "`frame.pixel_count` overflows"),
-            (None, Some(floats)) if floats > 0 => return (SgapsStatus::NullArgument, "`frame.pixels` is NULL"),
+            (_, None) => return (SgapsStatus::InvalidArgument, "frame.pixel_count` overflows"),
+            (None, Some(floats)) if floats > 0 => return (SgapsStatus::NullArgument, "frame.pixels` is NULL"),
             (Some(_), Some(_)) if self.pixel_count == IMPOSSIBLE_PIXEL_COUNT => {
-                return (SgapsStatus::InvalidArgument, "`frame.pixels` has an impossible length")
+                return (SgapsStatus::InvalidArgument, "frame.pixels` has an impossible length")
             }
             _ => {}
         }
         match &self.state {
-            None if self.state_len > 0 => return (SgapsStatus::NullArgument, "`frame.state` is NULL"),
+            None if self.state_len > 0 => return (SgapsStatus::NullArgument, "frame.state` is NULL"),
             Some(_) if self.state_len == IMPOSSIBLE_STATE_LEN => {
-                return (SgapsStatus::InvalidArgument, "`frame.state` has an impossible length")
+                return (SgapsStatus::InvalidArgument, "frame.state` has an impossible length")
             }
             _ => {}
         }
         if let Some((_, w, h)) = &self.ground_truth {
             if *w == 0 || *h == 0 {
-                return (SgapsStatus::InvalidArgument, "`frame.ground_truth_width/height`");
+                return (SgapsStatus::InvalidArgument, "frame.ground_truth_width/height`");
             }
         }
         let pixels = self.pixels.as_deref().unwrap_or_default();
@@ -163,6 +164,17 @@ impl GameFrame {
             (SgapsStatus::InvalidFrame, "invalid frame data: `")
         }
     }
+}
+
+/// How a case's frames are submitted.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// sgaps_session_submit, one after another.
+    Blocking,
+    /// sgaps_session_submit_async, each then taken by sgaps_session_poll.
+    Async,
+    /// One sgaps_engine_submit_batch call with an item per frame.
+    Batch,
 }
 
 #[test]
@@ -199,26 +211,68 @@ fn any_c_frame_gets_the_status_its_fault_calls_for() {
     let max_state_dim = params.max_state_dim as usize;
 
     let accepted = std::cell::Cell::new(0usize);
-    let mut runner = TestRunner::default();
-    let outcome = runner.run(&(game_frame(), any::<bool>()), |(frame, asynchronous)| {
+    // `message`: the error message of this frame, when the call kept it.
+    let answered = |frame: &GameFrame, status: SgapsStatus, message: Option<&str>, result: &SgapsFrameResult| {
         let (expected, named) = frame.expected(max_state_dim);
-        let mut result = SgapsFrameResult::default();
-        let status = if asynchronous {
-            // Refused at once, or queued and answered by the next poll.
-            match unsafe { sgaps_session_submit_async(non_blocking, &frame.as_c()) } {
-                SgapsStatus::Ok => unsafe { sgaps_session_poll(non_blocking, 10_000, &sgaps_frame_buffers_default(), &mut result) },
-                refused => refused,
-            }
-        } else {
-            unsafe { sgaps_session_submit(blocking, &frame.as_c(), &sgaps_frame_buffers_default(), &mut result) }
-        };
-        let message = if status == SgapsStatus::Ok { String::new() } else { last_error() };
-        prop_assert_eq!(status, expected, "{}", message);
-        prop_assert!(message.contains(named), "`{}` not named in: {}", named, message);
+        prop_assert_eq!(status, expected, "{:?}", message);
+        if let Some(message) = message {
+            prop_assert!(message.contains(named), "`{}` not named in: {}", named, message);
+        }
         if status == SgapsStatus::Ok {
             prop_assert_eq!((result.frame_id, result.width, result.height), (frame.frame_id, WIDTH, HEIGHT));
             prop_assert_eq!(result.ground_truth_psnr.is_nan(), frame.ground_truth.is_none());
             accepted.set(accepted.get() + 1);
+        }
+        Ok(())
+    };
+    let error_unless_ok = |status: SgapsStatus| if status == SgapsStatus::Ok { String::new() } else { last_error() };
+    let mut runner = TestRunner::default();
+    let cases = (prop::collection::vec(game_frame(), 1..4), prop::sample::select(vec![Mode::Blocking, Mode::Async, Mode::Batch]));
+    let outcome = runner.run(&cases, |(frames, mode)| {
+        match mode {
+            Mode::Blocking => {
+                for frame in &frames {
+                    let mut result = SgapsFrameResult::default();
+                    let status = unsafe { sgaps_session_submit(blocking, &frame.as_c(), &sgaps_frame_buffers_default(), &mut result) };
+                    answered(frame, status, Some(&error_unless_ok(status)), &result)?;
+                }
+            }
+            Mode::Async => {
+                for frame in &frames {
+                    // Refused at once, or queued and answered by the next poll.
+                    let mut result = SgapsFrameResult::default();
+                    let status = match unsafe { sgaps_session_submit_async(non_blocking, &frame.as_c()) } {
+                        SgapsStatus::Ok => unsafe { sgaps_session_poll(non_blocking, 10_000, &sgaps_frame_buffers_default(), &mut result) },
+                        refused => refused,
+                    };
+                    answered(frame, status, Some(&error_unless_ok(status)), &result)?;
+                }
+            }
+            Mode::Batch => {
+                // Every item on the blocking session: a bad item fails alone.
+                let mut items: Vec<SgapsBatchItem> = frames
+                    .iter()
+                    .map(|frame| SgapsBatchItem {
+                        session: blocking,
+                        frame: frame.as_c(),
+                        buffers: sgaps_frame_buffers_default(),
+                        result: SgapsFrameResult::default(),
+                        status: SgapsStatus::Panic,
+                    })
+                    .collect();
+                let status = unsafe { sgaps_engine_submit_batch(engine, items.as_mut_ptr(), items.len()) };
+                let message = error_unless_ok(status);
+                let first_failure = items.iter().position(|item| item.status != SgapsStatus::Ok);
+                prop_assert_eq!(status, first_failure.map_or(SgapsStatus::Ok, |i| items[i].status), "{}", message);
+                for (i, (frame, item)) in frames.iter().zip(&items).enumerate() {
+                    // The call keeps the message of its first failure only, prefixed with the item.
+                    let kept = (Some(i) == first_failure).then_some(message.as_str());
+                    if let Some(kept) = kept {
+                        prop_assert!(kept.contains(&format!("items[{i}]")), "items[{}] not in: {}", i, kept);
+                    }
+                    answered(frame, item.status, kept, &item.result)?;
+                }
+            }
         }
         Ok(())
     });
@@ -227,7 +281,7 @@ fn any_c_frame_gets_the_status_its_fault_calls_for() {
     }
     // The generator reaches the model, not only the checks in front of it.
     let accepted = accepted.get();
-    println!("{accepted} of {} frames were valid and reconstructed", runner.config().cases);
+    println!("{accepted} frames were valid and reconstructed in {} cases of 1 to 3 frames", runner.config().cases);
     assert!(accepted * 10 >= runner.config().cases as usize, "only {accepted} frames were valid");
 
     unsafe {
