@@ -33,6 +33,9 @@ pub enum DeviceChoice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
+    /// bfloat16 on a CPU that computes it natively (AVX-512 BF16, AMX), float32
+    /// elsewhere (other CPUs, and CUDA, where float32 is what was proven).
+    Auto,
     Float32,
     Float16,
     Bfloat16,

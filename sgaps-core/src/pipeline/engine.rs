@@ -97,7 +97,7 @@ impl Engine {
             Some(dir) => format!("{} ({})", dir.path.display(), dir.origin),
             None => "none (the built-in default only)".into(),
         };
-        tracing::info!(device = %describe(device), %checkpoint_dir, checkpoints = ?keys, "engine open");
+        tracing::info!(device = %describe(device), precision = ?kind, %checkpoint_dir, checkpoints = ?keys, "engine open");
         if !keys.iter().any(|k| k == DEFAULT_KEY) {
             tracing::warn!("no `default` checkpoint: sessions without a trained key run untrained weights");
         }
