@@ -82,8 +82,12 @@ pub unsafe extern "C" fn sgaps_session_poll(
         let Some(delivered) = session.mailbox.take(Duration::from_millis(timeout_ms.into())) else {
             return Err(FfiError::new(SgapsStatus::Pending, format!("no result within {timeout_ms} ms")));
         };
-        match &delivered.result {
-            Ok(result) => match outputs.write(result) {
+        match delivered.result {
+            Err(error) => {
+                out_result.write(SgapsFrameResult { frame_id: delivered.frame_id, ..SgapsFrameResult::default() });
+                Err(error.into())
+            }
+            Ok(ref result) => match outputs.write(result) {
                 Ok(scalars) => {
                     out_result.write(scalars);
                     Ok(())
@@ -95,10 +99,6 @@ pub unsafe extern "C" fn sgaps_session_poll(
                     Err(error)
                 }
             },
-            Err(_) => {
-                out_result.write(SgapsFrameResult { frame_id: delivered.frame_id, ..SgapsFrameResult::default() });
-                Err(delivered.result.err().expect("matched an error").into())
-            }
         }
     })
 }

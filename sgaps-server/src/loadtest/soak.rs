@@ -244,9 +244,12 @@ fn reconstructed(server: &ManagedServer) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse::<f64>().ok().map(|v| v as u64)
 }
 
+/// Frame ids by session id, and the files that could not be read.
+type Stored = (HashMap<String, Vec<u64>>, Vec<String>);
+
 /// Frame ids by session id, from every HDF5 file under `data_root`, and the files that
 /// could not be read (their sessions then count as not stored).
-fn read_stored(data_root: &Path) -> anyhow::Result<(HashMap<String, Vec<u64>>, Vec<String>)> {
+fn read_stored(data_root: &Path) -> anyhow::Result<Stored> {
     let mut stored = HashMap::new();
     let mut unreadable = Vec::new();
     for entry in std::fs::read_dir(data_root).with_context(|| format!("reading {}", data_root.display()))? {
