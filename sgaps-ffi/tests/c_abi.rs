@@ -610,16 +610,20 @@ fn a_game_loop_submits_without_waiting_and_polls_results_in_order() {
     unsafe { sgaps_engine_free(engine) };
 }
 
+/// Saves an untrained small model of `resolution` (e.g. "[16,12]") into `dir` and
+/// registers it as checkpoint `level`.
+fn register_level(engine: *const SgapsEngine, dir: &Path, resolution: &str) {
+    let config = sgaps_core::Config::load(None, &["model=spt_small".into(), format!("model.resolution={resolution}")]).unwrap().model;
+    sgaps_core::model::Model::new_seeded(&config, tch::Device::Cpu, 9).unwrap().save_checkpoint(dir).unwrap();
+    let path = CString::new(dir.to_str().unwrap()).unwrap();
+    check(unsafe { sgaps_engine_register_checkpoint(engine, c"level".as_ptr(), path.as_ptr()) });
+}
+
 #[test]
 fn a_rebind_picks_up_a_replaced_checkpoint_with_new_buffer_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&overrides(dir.path(), 5)).unwrap();
-    let save = |resolution: &str, to: &str| {
-        let config = sgaps_core::Config::load(None, &["model=spt_small".into(), format!("model.resolution={resolution}")]).unwrap().model;
-        sgaps_core::model::Model::new_seeded(&config, tch::Device::Cpu, 9).unwrap().save_checkpoint(&dir.path().join(to)).unwrap();
-        let path = CString::new(dir.path().join(to).to_str().unwrap()).unwrap();
-        check(unsafe { sgaps_engine_register_checkpoint(engine, c"level".as_ptr(), path.as_ptr()) });
-    };
+    let save = |resolution: &str, to: &str| register_level(engine, &dir.path().join(to), resolution);
     save("[16,12]", "first");
     let begun = begin(engine, "level", [64, 48]);
     assert_eq!((begun.params.width, begun.params.height), (16, 12));
@@ -652,12 +656,7 @@ fn a_rebind_picks_up_a_replaced_checkpoint_with_new_buffer_sizes() {
 fn a_result_too_large_for_the_buffers_after_a_rebind_waits_for_larger_ones() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(&overrides(dir.path(), 6)).unwrap();
-    let save = |resolution: &str, to: &str| {
-        let config = sgaps_core::Config::load(None, &["model=spt_small".into(), format!("model.resolution={resolution}")]).unwrap().model;
-        sgaps_core::model::Model::new_seeded(&config, tch::Device::Cpu, 9).unwrap().save_checkpoint(&dir.path().join(to)).unwrap();
-        let path = CString::new(dir.path().join(to).to_str().unwrap()).unwrap();
-        check(unsafe { sgaps_engine_register_checkpoint(engine, c"level".as_ptr(), path.as_ptr()) });
-    };
+    let save = |resolution: &str, to: &str| register_level(engine, &dir.path().join(to), resolution);
     save("[24,20]", "large");
     let begun = begin(engine, "level", [64, 48]);
     let pixels = sample(0, &begun.coordinates);
