@@ -164,7 +164,10 @@ fn run(state: &EngineState, shared: &Shared, max_batch: usize, max_delay: Durati
             batch.into_iter().map(|(session, job)| ((session, job.frame), job.done)).unzip();
         let results = run_contained(state, &sessions, frames);
         if let Some(observer) = lock(&shared.observer).clone() {
-            observer(count, started.elapsed());
+            let took = started.elapsed();
+            if catch_unwind(AssertUnwindSafe(|| observer(count, took))).is_err() {
+                tracing::error!("the batch observer panicked");
+            }
         }
         for (done, result) in dones.into_iter().zip(results) {
             complete(done, result);
