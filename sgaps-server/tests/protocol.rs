@@ -96,11 +96,21 @@ async fn several_sessions_at_once_batch_together() {
             stream(&mut client, initial, 15, 15.0, false).await
         }));
     }
+    let mut all_updates = Vec::new();
     for task in tasks {
-        let updates = task.await.unwrap();
-        assert!(!updates.is_empty() && updates.iter().all(|t| t % 5 == 0), "{updates:?}");
+        all_updates.push(task.await.unwrap());
     }
     let metrics = ureq::get(&server.http("/api/metrics")).call().unwrap().into_string().unwrap();
+    // Every 5th reconstructed frame moves the mask: at frame ids 4, 9, 14 (targets 5, 10,
+    // 15) unless an overloaded machine made the server skip frames, which shifts them.
+    assert!(metrics.contains("sgaps_frames_skipped_total "), "{metrics}");
+    let none_skipped = metrics.contains("sgaps_frames_skipped_total 0\n");
+    for updates in &all_updates {
+        assert!(!updates.is_empty(), "no mask update");
+        if none_skipped {
+            assert!(updates.iter().all(|t| t % 5 == 0), "{updates:?}");
+        }
+    }
     assert!(metrics.contains("sgaps_frames_received_total 45"), "{metrics}");
     // Frames of different sessions shared forward passes.
     let batched = metrics.lines().find(|l| l.starts_with("sgaps_batch_size_bucket{le=\"1\"}")).unwrap();
