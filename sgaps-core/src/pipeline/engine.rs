@@ -171,7 +171,7 @@ impl Engine {
     pub fn rebind_session(&self, session: SessionId) -> Result<SessionStart, EngineError> {
         let handle = self.state.session(session)?;
         let mut current = lock(&handle);
-        let (fresh, start) = self.state.bind(&current.requested_key.clone(), current.params.client_resolution, session)?;
+        let (fresh, start) = self.state.bind(&current.requested_key, current.params.client_resolution, session)?;
         current.rebind(fresh);
         if let Some(handle) = lock(&self.state.sessions).get_mut(&session) {
             handle.max_state_dim = start.params.max_state_dim;

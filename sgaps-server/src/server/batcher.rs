@@ -72,7 +72,4 @@ impl Batcher {
     pub fn depth(&self) -> usize {
         self.engine.queue_depth()
     }
-
-    /// The engine's worker reconstructs what is waiting when the engine is dropped.
-    pub fn shutdown(self) {}
 }

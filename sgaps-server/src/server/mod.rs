@@ -161,7 +161,7 @@ async fn require_token(State(app): State<Arc<App>>, request: Request, next: Next
 }
 
 /// Runs the server until SIGINT/SIGTERM, then drains: connections end their sessions,
-/// the batcher finishes what waits, and storage flushes and closes its files.
+/// storage flushes and closes its files, and the engine's worker finishes what waits.
 pub fn run(config: Config) -> anyhow::Result<()> {
     let addr: SocketAddr = format!("{}:{}", config.server.host, config.server.port)
         .parse()
@@ -235,8 +235,9 @@ fn check_limits(server: &sgaps_core::config::ServerConfig) -> anyhow::Result<()>
 }
 
 impl App {
+    /// Storage flushes and closes its files; the engine's worker reconstructs what still
+    /// waits when the engine is dropped.
     fn close(self) {
-        self.batcher.shutdown();
         if let Some(storage) = self.storage {
             storage.shutdown();
         }
