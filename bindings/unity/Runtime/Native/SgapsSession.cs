@@ -75,15 +75,8 @@ namespace Sgaps
                 importancePin = default(GCHandle), coordinatesPin = default(GCHandle);
             try
             {
-                Frame frame = new Frame
-                {
-                    FrameId = frameId,
-                    Timestamp = timestamp,
-                    Pixels = Pin(pixels, ref pixelsPin),
-                    PixelCount = (UIntPtr)pixelCount,
-                    State = stateCount == 0 ? IntPtr.Zero : Pin(state, ref statePin),
-                    StateLen = (UIntPtr)stateCount,
-                };
+                Frame frame = PinFrame(frameId, timestamp, pixels, pixelCount, state, stateCount, ref pixelsPin,
+                    ref statePin);
                 FrameBuffers buffers = Buffers(reconstruction, importance, coordinates, ref reconstructionPin,
                     ref importancePin, ref coordinatesPin);
                 FrameResult result;
@@ -123,15 +116,8 @@ namespace Sgaps
             GCHandle pixelsPin = default(GCHandle), statePin = default(GCHandle);
             try
             {
-                Frame frame = new Frame
-                {
-                    FrameId = frameId,
-                    Timestamp = timestamp,
-                    Pixels = Pin(pixels, ref pixelsPin),
-                    PixelCount = (UIntPtr)pixelCount,
-                    State = stateCount == 0 ? IntPtr.Zero : Pin(state, ref statePin),
-                    StateLen = (UIntPtr)stateCount,
-                };
+                Frame frame = PinFrame(frameId, timestamp, pixels, pixelCount, state, stateCount, ref pixelsPin,
+                    ref statePin);
                 SgapsStatus status = Native.sgaps_session_submit_async(handle, ref frame);
                 if (status == SgapsStatus.Busy) return false;
                 Native.Check(status);
@@ -142,6 +128,22 @@ namespace Sgaps
                 Unpin(ref pixelsPin);
                 Unpin(ref statePin);
             }
+        }
+
+        /// <summary>The native frame over pinned <paramref name="pixels"/> and <paramref name="state"/>;
+        /// the caller unpins both when the call that reads them has returned.</summary>
+        private static Frame PinFrame(ulong frameId, double timestamp, float[] pixels, int pixelCount, float[] state,
+            int stateCount, ref GCHandle pixelsPin, ref GCHandle statePin)
+        {
+            return new Frame
+            {
+                FrameId = frameId,
+                Timestamp = timestamp,
+                Pixels = Pin(pixels, ref pixelsPin),
+                PixelCount = (UIntPtr)pixelCount,
+                State = stateCount == 0 ? IntPtr.Zero : Pin(state, ref statePin),
+                StateLen = (UIntPtr)stateCount,
+            };
         }
 
         /// <summary>
