@@ -71,13 +71,18 @@ fn frames_submitted_without_waiting_are_answered_once_each_in_order() {
     let engine = engine(dir.path(), [32, 24]);
     let a = engine.begin_session("game", CLIENT).unwrap().params.session_id;
     let b = engine.begin_session("game", CLIENT).unwrap().params.session_id;
-    let (sender, answers) = mpsc::channel::<(SessionId, u64, Result<FrameResult, EngineError>)>();
+    let (sender, answers) = mpsc::channel::<(SessionId, u64, Result<FrameResult, EngineError>, bool)>();
     let mut superseded_on_submit = 0;
     // Far faster than the worker reconstructs: most frames wait, newer ones replace them.
     for frame_id in 0..40 {
         for session in [a, b] {
             let sender = sender.clone();
-            let done = Box::new(move |result| sender.send((session, frame_id, result)).unwrap());
+            let done = Box::new(move |result| {
+                // Every answer, superseded ones too, comes from the worker, in order: a
+                // caller needs no ordering of its own.
+                let on_worker = std::thread::current().name() == Some("sgaps-inference");
+                sender.send((session, frame_id, result, on_worker)).unwrap()
+            });
             match engine.submit_async(session, frame(&engine, session, frame_id), done).unwrap() {
                 Submitted::Queued => {}
                 Submitted::Superseded { older_frame_id } => {
@@ -90,7 +95,8 @@ fn frames_submitted_without_waiting_are_answered_once_each_in_order() {
     drop(sender);
     let mut last = [None::<u64>; 2];
     let (mut reconstructed, mut superseded) = (0, 0);
-    for (session, frame_id, result) in answers.iter() {
+    for (session, frame_id, result, on_worker) in answers.iter() {
+        assert!(on_worker, "frame {frame_id} was answered on the submitting thread");
         let slot = &mut last[if session == a { 0 } else { 1 }];
         assert!(slot.is_none_or(|previous| previous < frame_id), "{frame_id} after {slot:?}: out of order");
         *slot = Some(frame_id);

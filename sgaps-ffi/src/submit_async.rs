@@ -36,10 +36,10 @@ pub unsafe extern "C" fn sgaps_session_submit_async(session: *const SgapsSession
     status_boundary("sgaps_session_submit_async", || {
         let session = unsafe { reference(session, "session") }?;
         let frame = unsafe { frame_from_c(reference(frame, "frame")?, "frame") }?;
-        // Its place in line is taken now: a newer frame's superseded answer for this one
-        // may come before the frame ahead of it finishes.
-        let reply = session.mailbox.reserve(frame.frame_id);
-        session.engine.submit_async(session.id, frame, Box::new(move |result| reply.send(result)))?;
+        // The engine answers a session's frames in order, on its worker: the mailbox
+        // only keeps them until the game polls.
+        let (mailbox, frame_id) = (std::sync::Arc::clone(&session.mailbox), frame.frame_id);
+        session.engine.submit_async(session.id, frame, Box::new(move |result| mailbox.deliver(frame_id, result)))?;
         Ok(())
     })
 }

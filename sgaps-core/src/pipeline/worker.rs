@@ -4,9 +4,11 @@
 //!
 //! - A bounded queue holds at most one waiting frame per session: a newer frame
 //!   supersedes the waiting one, whose completion gets [`EngineError::Superseded`]
-//!   (so under overload every session gets its newest frame reconstructed). A session's
-//!   completions run in the order its frames were submitted: a frame superseded while
-//!   the one before it is in a running batch is answered after that batch.
+//!   (so under overload every session gets its newest frame reconstructed).
+//! - Every completion runs on the worker thread, and a session's completions run in the
+//!   order its frames were submitted: a superseded frame is answered before the frame
+//!   that replaced it runs, and after the batch its predecessor is in (callers need no
+//!   ordering of their own).
 //! - A batch closes when `max_batch_size` sessions wait, when every live session has a
 //!   frame waiting (no one else could join: a lone game session never waits), or when
 //!   the oldest frame has waited `max_queue_delay`.
@@ -14,7 +16,7 @@
 //!   boundary: a panic fails that batch's frames with [`EngineError::Internal`], their
 //!   sessions' histories are reset, and the worker goes on.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
@@ -54,10 +56,9 @@ struct Job {
 struct Queue {
     order: VecDeque<SessionId>,
     waiting: HashMap<SessionId, Job>,
-    /// Sessions in the batch running now.
-    running: HashSet<SessionId>,
-    /// Superseded frames of running sessions, answered after the running batch.
-    deferred: Vec<(Completion, EngineError)>,
+    /// Superseded frames, answered by the worker before the next batch runs (so after
+    /// the one running now, which may hold their predecessors).
+    superseded: Vec<(Completion, EngineError)>,
     closed: bool,
 }
 
@@ -87,7 +88,7 @@ impl InferenceWorker {
 
     /// Queues `frame` (already validated) for `session`; returns at once.
     pub fn submit(&self, session: SessionId, frame: Frame, done: Completion) -> Result<Submitted, EngineError> {
-        let superseded = {
+        let submitted = {
             let mut queue = lock(&self.shared.queue);
             if queue.closed {
                 return Err(EngineError::Internal("the engine is shutting down".into()));
@@ -97,14 +98,9 @@ impl InferenceWorker {
                 Some(waiting) => {
                     let by = frame.frame_id;
                     let older = std::mem::replace(waiting, Job { frame, done, since: waiting.since });
-                    let answer = EngineError::Superseded { frame_id: older.frame.frame_id, by };
-                    if queue.running.contains(&session) {
-                        // Its predecessor is still running: answer it after that one.
-                        let older_frame_id = older.frame.frame_id;
-                        queue.deferred.push((older.done, answer));
-                        return Ok(self.wake_for(Submitted::Superseded { older_frame_id }));
-                    }
-                    Some((older, answer))
+                    let older_frame_id = older.frame.frame_id;
+                    queue.superseded.push((older.done, EngineError::Superseded { frame_id: older_frame_id, by }));
+                    Submitted::Superseded { older_frame_id }
                 }
                 None if waiting_now >= self.capacity => {
                     return Err(EngineError::Overloaded { waiting: waiting_now });
@@ -112,18 +108,11 @@ impl InferenceWorker {
                 None => {
                     queue.order.push_back(session);
                     queue.waiting.insert(session, Job { frame, done, since: Instant::now() });
-                    None
+                    Submitted::Queued
                 }
             }
         };
-        Ok(self.wake_for(match superseded {
-            Some((older, answer)) => {
-                let older_frame_id = older.frame.frame_id;
-                complete(older.done, Err(answer));
-                Submitted::Superseded { older_frame_id }
-            }
-            None => Submitted::Queued,
-        }))
+        Ok(self.wake_for(submitted))
     }
 
     fn wake_for(&self, submitted: Submitted) -> Submitted {
@@ -172,15 +161,20 @@ fn run(state: &EngineState, shared: &Shared, max_batch: usize, max_delay: Durati
         for (done, result) in dones.into_iter().zip(results) {
             complete(done, result);
         }
-        let deferred = {
-            let mut queue = lock(&shared.queue);
-            queue.running.clear();
-            std::mem::take(&mut queue.deferred)
-        };
-        for (done, answer) in deferred {
+    }
+}
+
+/// Answers the superseded frames, with the queue unlocked meanwhile.
+fn answer_superseded<'a>(shared: &'a Shared, mut queue: std::sync::MutexGuard<'a, Queue>) -> std::sync::MutexGuard<'a, Queue> {
+    while !queue.superseded.is_empty() {
+        let answers = std::mem::take(&mut queue.superseded);
+        drop(queue);
+        for (done, answer) in answers {
             complete(done, Err(answer));
         }
+        queue = lock(&shared.queue);
     }
+    queue
 }
 
 /// `run_batch` inside the panic boundary: a panic fails every frame of the batch and
@@ -208,7 +202,11 @@ pub(super) fn run_contained(
 /// Waits for and takes the next batch; `None` once closed and drained.
 fn next_batch(state: &EngineState, shared: &Shared, max_batch: usize, max_delay: Duration) -> Option<Vec<(SessionId, Job)>> {
     let mut queue = lock(&shared.queue);
-    while queue.order.is_empty() && !queue.closed {
+    loop {
+        queue = answer_superseded(shared, queue);
+        if !queue.order.is_empty() || queue.closed {
+            break;
+        }
         queue = shared.wake.wait(queue).unwrap_or_else(std::sync::PoisonError::into_inner);
     }
     if queue.order.is_empty() {
@@ -216,6 +214,8 @@ fn next_batch(state: &EngineState, shared: &Shared, max_batch: usize, max_delay:
     }
     let oldest = queue.waiting[&queue.order[0]].since;
     loop {
+        // Whatever was superseded meanwhile is answered before its successor can run.
+        queue = answer_superseded(shared, queue);
         let now = Instant::now();
         let deadline = oldest + max_delay;
         let everyone_waits = queue.order.len() >= state.live_sessions().max(1);
@@ -226,7 +226,6 @@ fn next_batch(state: &EngineState, shared: &Shared, max_batch: usize, max_delay:
     }
     let take = queue.order.len().min(max_batch);
     let sessions: Vec<SessionId> = queue.order.drain(..take).collect();
-    queue.running = sessions.iter().copied().collect();
     Some(sessions.into_iter().map(|s| (s, queue.waiting.remove(&s).expect("queued sessions wait"))).collect())
 }
 
