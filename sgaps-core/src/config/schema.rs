@@ -237,6 +237,10 @@ pub struct TrainingConfig {
     /// start with histories of every length.
     #[serde(default)]
     pub clip_warmup_frames: u32,
+    /// Temporal family: mirror clips and remap their intensities at random
+    /// (`training/augment.rs`), for games never trained on.
+    #[serde(default)]
+    pub augment: bool,
 }
 
 fn default_clip_frames() -> u32 {

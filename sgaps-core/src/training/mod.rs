@@ -8,10 +8,12 @@
 //! - [`batches`]: examples sorted by pixel count into padded batches.
 //! - [`loss`], [`schedule`]: sampled-pixel and full-frame L2; cosine learning rate.
 //! - [`trainer`]: the loop, validation, best and last checkpoints, TensorBoard.
-//! - [`clips`], [`temporal_trainer`], [`adamw`]: the temporal family's rollouts on
-//!   clips, with an optimiser whose moments resume exactly.
+//! - [`clips`], [`temporal_trainer`], [`adamw`], [`augment`]: the temporal family's
+//!   rollouts on clips (mirrored and recoloured at random when asked), with an
+//!   optimiser whose moments resume exactly.
 
 mod adamw;
+mod augment;
 mod batches;
 pub mod clips;
 pub mod dataset;

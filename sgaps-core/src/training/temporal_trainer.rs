@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 use super::adamw::AdamW;
+use super::augment::Augmentation;
 use super::clips::{load_clips, ClipFrame, Sequence};
 use super::schedule::cosine_learning_rate;
 use super::trainer::{TrainerState, STATE_FILE};
@@ -202,6 +203,7 @@ struct ClipState<'a> {
     sampler: Sampler,
     count: usize,
     coordinates: Vec<[f32; 2]>,
+    augmentation: Augmentation,
 }
 
 /// What one frame of a rollout gave, for validation and pictures.
@@ -227,6 +229,7 @@ impl<'a> Rollout<'a> {
             let count = rng.random_range(low.min(high)..=high.max(low)).min(w * h);
             let sampler = Sampler::new(&sampling, w, h, rng.random())?;
             let coordinates = sampler.initial(count)?;
+            let augmentation = if config.training.augment { Augmentation::draw(rng) } else { Augmentation::NONE };
             clips.push(ClipState {
                 frames: &sequences[sequence][start..],
                 next: 0,
@@ -234,6 +237,7 @@ impl<'a> Rollout<'a> {
                 sampler,
                 count,
                 coordinates,
+                augmentation,
             });
             state_dropped.push(rng.random_bool(STATE_DROPOUT));
         }
@@ -251,8 +255,13 @@ impl<'a> Rollout<'a> {
             .iter_mut()
             .map(|clip| {
                 let frame = &clip.frames[clip.next];
-                let pixels: Vec<[f32; 3]> =
-                    Pixel::sample(&frame.truth, &clip.coordinates).iter().map(|p| [p.u, p.v, p.value]).collect();
+                let augmentation = clip.augmentation;
+                let sources: Vec<[f32; 2]> = clip.coordinates.iter().map(|&c| augmentation.source(c)).collect();
+                let pixels: Vec<[f32; 3]> = Pixel::sample(&frame.truth, &sources)
+                    .iter()
+                    .zip(&clip.coordinates)
+                    .map(|(p, &[u, v])| [u, v, augmentation.value(p.value)])
+                    .collect();
                 clip.memory.observe(clip.next as u64, frame.timestamp, &pixels).0
             })
             .collect();
@@ -268,11 +277,8 @@ impl<'a> Rollout<'a> {
         let device = model.device();
         let net = model.temporal().expect("a temporal model");
         let out = net.forward(&planes.to_device(device), &state.to_device(device));
-        let targets: Vec<f32> = self
-            .clips
-            .iter()
-            .flat_map(|clip| clip.frames[clip.next].target.as_raw().iter().map(|&v| v as f32 / 255.0))
-            .collect();
+        let targets: Vec<f32> =
+            self.clips.iter().flat_map(|clip| clip.augmentation.target(&clip.frames[clip.next].target)).collect();
         let target = Tensor::from_slice(&targets).view_as(&out.reconstruction).to_device(device);
         let error = (&out.reconstruction - &target).abs();
         let loss = error.mean(Kind::Float)
@@ -328,6 +334,7 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
     let mut config = config.clone();
     let count = config.sampling.default_sample_count;
     config.training.sample_counts = [count, count];
+    config.training.augment = false;
     let [w, h] = config.model.resolution.map(|d| d as u32);
     let to_image = |values: &[f32]| unit_image(values, w, h);
     let (mut sums, mut n) = ([0.0f64; 6], 0usize);
