@@ -117,6 +117,21 @@ pub struct TemporalConfig {
     pub max_time_gap_s: f64,
     /// Samples of a pixel averaged at most (sub-pixel positions integrate over time).
     pub accumulate_frames: u32,
+    /// How the interpolated planes place a sample: at its pixel, or where within it the
+    /// sample lay. Checkpoints from before this setting snap.
+    #[serde(default)]
+    pub interpolation: SampleInterpolation,
+}
+
+/// Where the interpolated input planes put each sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleInterpolation {
+    /// At the centre of the pixel it fell in.
+    #[default]
+    Snapped,
+    /// At its own position, spread over the four nearest pixel centres (bilinear).
+    Splatted,
 }
 
 impl Default for TemporalConfig {
@@ -131,6 +146,7 @@ impl Default for TemporalConfig {
             max_frame_gap: 30,
             max_time_gap_s: 2.0,
             accumulate_frames: 4,
+            interpolation: SampleInterpolation::default(),
         }
     }
 }

@@ -133,9 +133,10 @@ fn reconstruct_temporal<'a>(
     let observe = |session: &Arc<Mutex<Session>>, frame: &Frame| {
         let mut session = lock(session);
         state.fault_point();
-        // Made at the first frame, and again if the session's model changed resolution.
+        // Made at the first frame, and again if the session's model changed resolution or
+        // memory rules (a rebind).
         let memory = session.memory.get_or_insert_with(|| SessionMemory::new(temporal, width, height));
-        if memory.resolution() != (width, height) {
+        if memory.resolution() != (width, height) || memory.config() != temporal {
             *memory = SessionMemory::new(temporal, width, height);
         }
         memory.observe(frame.frame_id, frame.timestamp, &frame.raw_pixels()).0

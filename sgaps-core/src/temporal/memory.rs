@@ -4,8 +4,9 @@
 //! learning happens here, so the model sees history without back-propagation through
 //! time.
 //!
-//! Bounded: `width * height * 14` bytes per session (canvas f32, age f32, sample count
-//! u16, previous reconstruction f32): 176 KB at 112x112.
+//! Bounded: `width * height * 22` bytes per session (canvas f32, age f32, sample count
+//! u16, where in its pixel the canvas value was seen 2 x f32, previous reconstruction
+//! f32): 276 KB at 112x112.
 //!
 //! Frame ids and time (a client's ids increase by one per frame, with gaps):
 //! - the same id again: its samples join the canvas, nothing ages (a re-sent frame);
@@ -18,9 +19,9 @@
 //!   history is dropped.
 
 use super::inputs::{Plane, TemporalInputs};
-use super::push_pull::{push_pull, Sparse};
+use super::push_pull::{push_pull, splat, Sparse};
 use super::scroll::{estimate_shift_near, shifted, GridSample, Shift};
-use crate::config::TemporalConfig;
+use crate::config::{SampleInterpolation, TemporalConfig};
 
 /// Age (frames) of a pixel never observed.
 const NEVER: f32 = f32::INFINITY;
@@ -60,6 +61,8 @@ pub struct SessionMemory {
     age: Vec<f32>,
     /// Samples averaged into the canvas value since it last changed (anti-aliasing).
     count: Vec<u16>,
+    /// Where within its pixel (0..1 each axis) the canvas value was seen, on average.
+    position: [Vec<f32>; 2],
     previous: Option<Vec<f32>>,
     /// The scroll per frame last estimated: where the next search is centred.
     last_shift: Shift,
@@ -78,6 +81,7 @@ impl SessionMemory {
             canvas: vec![0.0; n],
             age: vec![NEVER; n],
             count: vec![0; n],
+            position: [vec![0.5; n], vec![0.5; n]],
             previous: None,
             last_shift: Shift::default(),
             last: None,
@@ -89,6 +93,10 @@ impl SessionMemory {
     /// Drops all history at the next frame.
     pub fn reset(&mut self) {
         self.pending_reset = Some(Reset::Requested);
+    }
+
+    pub fn config(&self) -> &TemporalConfig {
+        &self.config
     }
 
     /// `(width, height)` of the canvas.
@@ -134,7 +142,7 @@ impl SessionMemory {
         self.age_by(elapsed as f32);
         let (current_sum, current_count) = self.write_samples(&samples);
         self.last = Some((frame_id, timestamp));
-        let inputs = self.planes(&current_sum, &current_count, contradiction);
+        let inputs = self.planes(&samples, &current_sum, &current_count, contradiction);
         (inputs, Observation { frames_elapsed: elapsed, shift, contradicted, reset })
     }
 
@@ -166,6 +174,7 @@ impl SessionMemory {
         self.canvas.fill(0.0);
         self.age.fill(NEVER);
         self.count.fill(0);
+        self.position.iter_mut().for_each(|p| p.fill(0.5));
         self.previous = None;
     }
 
@@ -178,6 +187,7 @@ impl SessionMemory {
         self.age = shifted(&self.age, w, h, shift, NEVER);
         let count: Vec<f32> = self.count.iter().map(|&c| c as f32).collect();
         self.count = shifted(&count, w, h, shift, 0.0).iter().map(|&c| c as u16).collect();
+        self.position = self.position.each_ref().map(|p| shifted(p, w, h, shift, 0.5));
         // Pixels moved in from outside have no previous value: NaN marks them.
         self.previous = self.previous.as_ref().map(|p| shifted(p, w, h, shift, f32::NAN));
     }
@@ -231,22 +241,33 @@ impl SessionMemory {
     fn write_samples(&mut self, samples: &[GridSample]) -> (Vec<f32>, Vec<f32>) {
         let n = self.width * self.height;
         let (mut sum, mut count) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let mut position_sum = [vec![0.0f32; n], vec![0.0f32; n]];
         for s in samples {
             let (x, y) = s.pixel(self.width, self.height);
-            sum[y * self.width + x] += s.value;
-            count[y * self.width + x] += 1.0;
+            let i = y * self.width + x;
+            sum[i] += s.value;
+            count[i] += 1.0;
+            position_sum[0][i] += (s.x - x as f32).clamp(0.0, 1.0);
+            position_sum[1][i] += (s.y - y as f32).clamp(0.0, 1.0);
         }
         let recent = self.config.union_frames as f32;
         let cap = self.config.accumulate_frames.max(1) as u16;
         for i in (0..n).filter(|&i| count[i] > 0.0) {
             let value = sum[i] / count[i];
+            let position = position_sum.each_ref().map(|p| p[i] / count[i]);
             let similar = (value - self.canvas[i]).abs() <= self.config.contradiction_threshold;
             if self.age[i] <= recent && similar && self.count[i] > 0 {
                 let c = self.count[i].min(cap - 1) + 1;
                 self.canvas[i] += (value - self.canvas[i]) / c as f32;
+                for (axis, p) in self.position.iter_mut().zip(position) {
+                    axis[i] += (p - axis[i]) / c as f32;
+                }
                 self.count[i] = c;
             } else {
                 self.canvas[i] = value;
+                for (axis, p) in self.position.iter_mut().zip(position) {
+                    axis[i] = p;
+                }
                 self.count[i] = 1;
             }
             self.age[i] = 0.0;
@@ -254,7 +275,7 @@ impl SessionMemory {
         (sum, count)
     }
 
-    fn planes(&self, sum: &[f32], count: &[f32], contradiction: Vec<(usize, f32)>) -> TemporalInputs {
+    fn planes(&self, samples: &[GridSample], sum: &[f32], count: &[f32], contradiction: Vec<(usize, f32)>) -> TemporalInputs {
         let (w, h) = (self.width, self.height);
         let n = w * h;
         let mut inputs = TemporalInputs::zeros(w, h);
@@ -262,14 +283,28 @@ impl SessionMemory {
         let current_weighted: Vec<f32> =
             sum.iter().zip(count).map(|(&s, &c)| if c > 0.0 { s / c } else { 0.0 }).collect();
         let current_mean = mean_of(sum, count);
-        let interpolated_current =
-            push_pull(&Sparse { width: w, height: h, weighted: &current_weighted, weight: &current_confidence }, current_mean);
-
         let recent = self.config.union_frames as f32;
-        let union_weight: Vec<f32> = self.age.iter().map(|&a| (a < recent) as u8 as f32).collect();
-        let union_weighted: Vec<f32> = self.canvas.iter().zip(&union_weight).map(|(&v, &c)| v * c).collect();
-        let interpolated_union =
-            push_pull(&Sparse { width: w, height: h, weighted: &union_weighted, weight: &union_weight }, current_mean);
+        let in_union = |i: usize| self.age[i] < recent;
+        let (interpolated_current, interpolated_union) = match self.config.interpolation {
+            SampleInterpolation::Snapped => {
+                let union_weight: Vec<f32> = (0..n).map(|i| in_union(i) as u8 as f32).collect();
+                let union_weighted: Vec<f32> = self.canvas.iter().zip(&union_weight).map(|(&v, &c)| v * c).collect();
+                (
+                    push_pull(&Sparse { width: w, height: h, weighted: &current_weighted, weight: &current_confidence }, current_mean),
+                    push_pull(&Sparse { width: w, height: h, weighted: &union_weighted, weight: &union_weight }, current_mean),
+                )
+            }
+            SampleInterpolation::Splatted => {
+                let (weighted, weight) = splat(w, h, samples.iter().map(|s| (s.x, s.y, s.value)));
+                let current = push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, current_mean);
+                let seen = (0..n).filter(|&i| in_union(i)).map(|i| {
+                    let (x, y) = ((i % w) as f32 + self.position[0][i], (i / w) as f32 + self.position[1][i]);
+                    (x, y, self.canvas[i])
+                });
+                let (weighted, weight) = splat(w, h, seen);
+                (current, push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, current_mean))
+            }
+        };
 
         let mut contradiction_sum = vec![0.0f32; n];
         let mut contradiction_weight = vec![0.0f32; n];
@@ -365,6 +400,36 @@ mod tests {
         // Eight frames of samples explain the scene far better than one.
         assert!(error(inputs.plane(Plane::InterpolatedUnion)) < 0.5 * error(first.plane(Plane::InterpolatedCurrent)));
         assert!(inputs.plane(Plane::Age).iter().filter(|&&a| a < 1.0).count() > w * h / 2);
+    }
+
+    #[test]
+    fn splatted_interpolation_keeps_sub_pixel_positions() {
+        // A smooth scene sampled at random points within pixels: snapping a sample to its
+        // pixel's centre errs by the gradient times the offset; splatting does not.
+        let (w, h) = (40, 30);
+        let scene = |x: f32, y: f32| 0.5 + 0.4 * (x * 0.35).sin() * (y * 0.25).cos();
+        let error_of = |interpolation: SampleInterpolation| {
+            let mut memory = SessionMemory::new(&TemporalConfig { interpolation, ..config() }, w, h);
+            let mut inputs = None;
+            for frame in 0..6u64 {
+                let pixels: Vec<[f32; 3]> = (0..300u64)
+                    .map(|i| {
+                        let k = i * 7919 + frame * 104_729;
+                        let jitter = |salt: u64| ((k.wrapping_mul(2_654_435_761) >> salt) % 1000) as f32 / 1000.0;
+                        let (x, y) = ((k % w as u64) as f32 + jitter(3), ((k / w as u64) % h as u64) as f32 + jitter(13));
+                        [x / w as f32, y / h as f32, scene(x, y) * 255.0]
+                    })
+                    .collect();
+                let (next, _) = memory.observe(frame, frame as f64 / 30.0, &pixels);
+                memory.remember(next.plane(Plane::InterpolatedUnion).to_vec());
+                inputs = Some(next);
+            }
+            let union = inputs.expect("frames ran").plane(Plane::InterpolatedUnion).to_vec();
+            union.iter().enumerate().map(|(i, v)| (v - scene((i % w) as f32 + 0.5, (i / w) as f32 + 0.5)).abs()).sum::<f32>()
+        };
+        let (snapped, splatted) = (error_of(SampleInterpolation::Snapped), error_of(SampleInterpolation::Splatted));
+        // 17.5 against 23.6 (sum of absolute errors over 1200 pixels).
+        assert!(splatted < 0.8 * snapped, "splatted {splatted}, snapped {snapped}");
     }
 
     #[test]

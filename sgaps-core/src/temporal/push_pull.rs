@@ -28,6 +28,31 @@ pub fn push_pull(sparse: &Sparse, fallback: f32) -> Vec<f32> {
     fill(mean, confidence, w, h, fallback)
 }
 
+/// Points `(x, y, value)` at continuous positions (pixel units: pixel i's centre at
+/// i + 0.5) spread over their four nearest pixel centres with bilinear weights, as the
+/// `(weighted, weight)` rasters of a [`Sparse`]. Push-pull over them keeps where within
+/// its pixel each sample lay; snapping samples to their pixels loses 0.4 to 1.7 dB on
+/// fine Atari detail against Delaunay-linear interpolation of the same samples.
+pub fn splat(width: usize, height: usize, points: impl IntoIterator<Item = (f32, f32, f32)>) -> (Vec<f32>, Vec<f32>) {
+    let mut weighted = vec![0.0f32; width * height];
+    let mut weight = vec![0.0f32; width * height];
+    let (last_x, last_y) = (width as i64 - 1, height as i64 - 1);
+    for (x, y, value) in points {
+        let (fx, fy) = (x - 0.5, y - 0.5);
+        let (x0, y0) = (fx.floor(), fy.floor());
+        let (tx, ty) = (fx - x0, fy - y0);
+        let (x0, y0) = (x0 as i64, y0 as i64);
+        for (dy, wy) in [(0, 1.0 - ty), (1, ty)] {
+            for (dx, wx) in [(0, 1.0 - tx), (1, tx)] {
+                let i = (y0 + dy).clamp(0, last_y) as usize * width + (x0 + dx).clamp(0, last_x) as usize;
+                weighted[i] += wx * wy * value;
+                weight[i] += wx * wy;
+            }
+        }
+    }
+    (weighted, weight)
+}
+
 /// `mean` holds the observed value where `confidence` > 0; returns the filled raster.
 fn fill(mean: Vec<f32>, confidence: Vec<f32>, w: usize, h: usize, fallback: f32) -> Vec<f32> {
     if w == 1 && h == 1 {
@@ -112,6 +137,26 @@ mod tests {
         let (weighted, weight) = raster(w, h, &points);
         let out = push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, 0.9);
         assert!(out.iter().all(|&v| (v - 0.25).abs() < 1e-5), "{out:?}");
+    }
+
+    #[test]
+    fn splatting_keeps_where_within_its_pixel_a_sample_lay() {
+        let (w, h) = (8, 4);
+        // At a pixel centre: all of it there.
+        let (weighted, weight) = splat(w, h, [(2.5, 1.5, 0.8)]);
+        assert_eq!((weighted[w + 2], weight[w + 2]), (0.8, 1.0));
+        assert_eq!(weight.iter().sum::<f32>(), 1.0);
+        // Near the right edge of pixel 2: mostly pixel 3's business.
+        let (_, weight) = splat(w, h, [(2.95, 1.5, 1.0)]);
+        assert!(weight[w + 3] > 0.4 && weight[w + 2] > 0.5 && weight[w + 2] < 0.6, "{weight:?}");
+        // Outside the centres at the border: nothing lost.
+        let (_, weight) = splat(w, h, [(0.1, 0.2, 1.0)]);
+        assert!((weight[0] - 1.0).abs() < 1e-6);
+        // A sharp edge between two columns of samples lands between them.
+        let points = (0..h).flat_map(|y| [(3.9, y as f32 + 0.5, 0.0), (4.1, y as f32 + 0.5, 1.0)]);
+        let (weighted, weight) = splat(w, h, points);
+        let out = push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, 0.5);
+        assert!(out[3] < 0.5 && out[4] > 0.5, "{out:?}");
     }
 
     #[test]

@@ -63,7 +63,9 @@ pub fn train_temporal(config: &Config, options: &TrainOptions, on_progress: &mut
         optimizer.load(&last_dir.join(OPTIMIZER_FILE), state.step as i64, device)?;
         Model::load_checkpoint(&last_dir, device)?
     } else if let Some(init) = &options.init {
-        Model::load_checkpoint(init, device)?
+        // The run's config defines the model, its session-memory rules included (a later
+        // phase may change how inputs are made); --init gives the weights.
+        Model::from_weights(&config.model, &init.join(crate::model::WEIGHTS_FILE), device)?
     } else {
         Model::new_seeded(&config.model, device, config.seed as i64)?
     };
