@@ -106,6 +106,9 @@ pub struct Sampler {
     /// `space_time`: per pixel, the masks since a sample last landed there, at most
     /// `age_cap` (also for pixels never sampled).
     ages: Vec<u32>,
+    /// `space_time`: the pixels in Hilbert-curve order, along which the importance share
+    /// is drawn systematically; made at the first importance map.
+    curve: Option<Vec<usize>>,
 }
 
 impl Sampler {
@@ -165,6 +168,7 @@ impl Sampler {
             age_weight: age_weight as f32,
             age_cap: config.age_cap,
             pattern: None,
+            curve: None,
             // Only space_time tracks ages; never-sampled pixels count as the oldest.
             ages: match config.strategy {
                 SamplingStrategy::SpaceTime => vec![config.age_cap; width * height],
@@ -272,7 +276,10 @@ impl Sampler {
         }
         if let Some(map) = importance.filter(|_| by_importance > 0) {
             let weights = self.age_weighted(&map.values);
-            strategies::importance(&mut selection, &weights, count, &mut self.rng);
+            // Spread along a Hilbert curve: where the error map is flat (a maze of thin
+            // lines), the share stays stratified instead of clumping.
+            let curve = self.curve.get_or_insert_with(|| order::hilbert_order(self.width, self.height));
+            strategies::systematic(&mut selection, &weights, curve, count, &mut self.rng);
         }
         strategies::fill_randomly(&mut selection, count, &mut self.rng);
         let pixels = selection.into_pixels();
@@ -691,7 +698,7 @@ mod tests {
         let config = crate::Config::load(None, &overrides).unwrap();
         let sampling = &config.sampling;
         assert_eq!(sampling.strategy, SamplingStrategy::SpaceTime);
-        assert_eq!((sampling.importance_ratio, sampling.uniform_ratio), (0.25, 0.75));
+        assert_eq!((sampling.importance_ratio, sampling.uniform_ratio), (0.35, 0.65));
         assert_eq!((sampling.min_distance, sampling.default_sample_count), (0.0, 500));
         assert!(sampling.age_weight > 0.0 && sampling.age_cap > 0);
         assert!(Sampler::new(sampling, 112, 112, 0).is_ok());
@@ -791,6 +798,24 @@ mod tests {
         assert!((200..=240).contains(&quarter), "{quarter} of 500 in the quarter");
         let without = in_quarter(&sampler.next_mask(None, 500).unwrap());
         assert!((110..=140).contains(&without), "{without} of 500 in the quarter");
+    }
+
+    #[test]
+    fn space_time_importance_share_is_spread_where_importance_is_flat() {
+        // All by importance, one flat map: 256 picks over 16 x 16 blocks of 4 x 4 pixels.
+        // Weighted random draws leave blocks empty (about 1 in 3 for one per block on
+        // average); systematic draws along the Hilbert curve put one in every block.
+        let map = build_map(&MapKind::Constant(1.0), 64, 64).unwrap();
+        let mut sampler = Sampler::new(&space_time(1.0, 0.0, 0.0), 64, 64, 15).unwrap();
+        sampler.initial(256).unwrap();
+        for _ in 0..3 {
+            let mut per_block = [0usize; 256];
+            for p in sampler.next_mask(Some(&map), 256).unwrap() {
+                let (x, y) = to_pixel(p, 64, 64);
+                per_block[(y / 4) * 16 + x / 4] += 1;
+            }
+            assert!(per_block.iter().all(|&n| n == 1), "{per_block:?}");
+        }
     }
 
     #[test]

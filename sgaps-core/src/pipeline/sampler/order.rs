@@ -20,6 +20,36 @@ pub(super) fn random_order(
     })
 }
 
+/// Every pixel of a `width x height` image in the order a Hilbert curve visits them (over
+/// the smallest power-of-two square holding the image): neighbours along the order are
+/// neighbours in the image, so evenly spaced picks along it are evenly spread in space.
+pub(super) fn hilbert_order(width: usize, height: usize) -> Vec<usize> {
+    let side = width.max(height).next_power_of_two();
+    let mut keyed: Vec<(usize, usize)> = (0..width * height).map(|p| (hilbert_index(side, p % width, p / width), p)).collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, pixel)| pixel).collect()
+}
+
+/// The distance along the Hilbert curve over a `side x side` square of (x, y).
+fn hilbert_index(side: usize, mut x: usize, mut y: usize) -> usize {
+    let mut d = 0;
+    let mut s = side / 2;
+    while s > 0 {
+        let (rx, ry) = ((x & s > 0) as usize, (y & s > 0) as usize);
+        d += s * s * ((3 * rx) ^ ry);
+        // Rotate the quadrant so the curve inside it runs the right way.
+        if ry == 0 {
+            if rx == 1 {
+                x = side - 1 - x;
+                y = side - 1 - y;
+            }
+            std::mem::swap(&mut x, &mut y);
+        }
+        s /= 2;
+    }
+    d
+}
+
 /// The pixels with positive weight, in the order of weighted sampling without
 /// replacement: each next pixel is drawn with probability proportional to its weight
 /// among those not yet drawn. Efraimidis and Spirakis (2006): give each pixel the key
@@ -81,6 +111,22 @@ mod tests {
         assert_ne!(order, (0..100).collect::<Vec<_>>());
         order.sort_unstable();
         assert_eq!(order, (0..100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_hilbert_order_visits_every_pixel_once_stepping_to_a_neighbour() {
+        let order = hilbert_order(16, 16);
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..256).collect::<Vec<usize>>());
+        for pair in order.windows(2) {
+            let (a, b) = ((pair[0] % 16, pair[0] / 16), (pair[1] % 16, pair[1] / 16));
+            assert_eq!(a.0.abs_diff(b.0) + a.1.abs_diff(b.1), 1, "{a:?} -> {b:?}");
+        }
+        // Any size: a permutation of its pixels.
+        let mut odd = hilbert_order(112, 90);
+        odd.sort_unstable();
+        assert_eq!(odd, (0..112 * 90).collect::<Vec<usize>>());
     }
 
     #[test]

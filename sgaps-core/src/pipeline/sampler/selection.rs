@@ -52,6 +52,10 @@ impl Selection {
         self.pixels.len()
     }
 
+    pub fn is_taken(&self, pixel: usize) -> bool {
+        self.taken[pixel]
+    }
+
     /// Adds `pixel` if it is free and at least the minimum distance from every chosen pixel.
     pub fn add_if_clear(&mut self, pixel: usize) -> bool {
         matches!(self.try_add(pixel, self.min_distance), Verdict::Added)
