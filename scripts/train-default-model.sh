@@ -8,7 +8,8 @@
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
 # checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB),
-# 50 minutes of training and 10 of evaluation on 2 CPU cores.
+# 35 minutes to 2 hours of training (the VM's load decides) and 2 to 10 of evaluation on
+# 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +64,8 @@ capture() {
 
 # The temporal family, served with space-time sampling renewed every frame.
 MODEL="model=temporal sampling=space_time mask_update=every_frame"
+# Phases 1 to 3 ran before the interpolated planes kept the samples' sub-pixel positions.
+SNAPPED="model.temporal.interpolation=snapped"
 
 train() {
     # Phase 1 from new weights: clips of the training games on the plain space-time
@@ -70,18 +73,24 @@ train() {
     # About 45 minutes on 2 CPU cores. (The committed default ran epochs 1-4 under a
     # 16-epoch schedule, then was resumed with training.epochs=10 to fit a session:
     # docs/logs/default-temporal-phase1.log.)
-    "$SGAPS" train $MODEL training=temporal training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
+    "$SGAPS" train $MODEL $SNAPPED training=temporal training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --checkpoint-key default --run-dir "$RUNS/temporal-p1" --data "$DATA"/train-*.h5
     # Phase 2 from phase 1's best: closed loop, a quarter of each frame's samples placed
     # where the model's own predicted error (and sample age) is high, as when serving.
-    "$SGAPS" train $MODEL training=temporal training.phase=2 training.closed_loop=true \
+    "$SGAPS" train $MODEL $SNAPPED training=temporal training.phase=2 training.closed_loop=true \
         training.learning_rate=5e-4 training.epochs=2 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p2" --data "$DATA"/train-*.h5
     # Phase 3: 6 more closed-loop epochs at a lower rate (the committed default ran this
     # on a lent H200 in 3.5 minutes, device=cuda; about 40 minutes on 2 CPU cores).
-    "$SGAPS" train $MODEL training=temporal training.phase=2 training.closed_loop=true \
+    "$SGAPS" train $MODEL $SNAPPED training=temporal training.phase=2 training.closed_loop=true \
         training.learning_rate=3e-4 training.epochs=6 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p3" --data "$DATA"/train-*.h5
+    # Phase 4: the same weights with splatted interpolation (each sample placed where
+    # within its pixel it lay, the default now), 10 closed-loop epochs; about 15 minutes
+    # on 2 CPU cores (docs/logs/default-temporal-phase4.log).
+    "$SGAPS" train $MODEL training=temporal training.phase=4 training.closed_loop=true \
+        training.learning_rate=4e-4 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p4" --data "$DATA"/train-*.h5
 }
 
 evaluate() {
