@@ -28,13 +28,16 @@ TRAIN_LEVELS="mario-1-1 mario-1-3 mario-1-4 mario-2-1 mario-2-2 mario-3-1 mario-
 TRAIN_ATARI="pong freeway asterix qbert beam_rider boxing alien amidar assault bank_heist battle_zone bowling
     centipede chopper_command demon_attack frostbite gopher hero jamesbond kangaroo krull tennis time_pilot
     tutankham venture wizard_of_wor zaxxon"
+# Recorded later (session 5) for phase 5: four more training levels, and a second
+# episode of each training Atari game (another seed, from step 500).
+MORE_LEVELS="mario-2-3 mario-3-3 mario-5-2 mario-7-2"
 HELDOUT_LEVELS="mario-1-2 mario-4-1 mario-5-1 mario-6-1"
 HELDOUT_GAMES="breakout space_invaders ms_pacman"
 
 capture() {
     mkdir -p "$DATA"
     # The server appends a session to an existing file; start from empty files.
-    rm -f "$DATA"/train-*.h5 "$DATA"/heldout-*.h5
+    rm -f "$DATA"/train-*.h5 "$DATA"/train2-*.h5 "$DATA"/heldout-*.h5
     # An untrained small model hands out the coordinates, as any server would.
     # capture.py --fast sends faster than a game plays: lift the per-session frame rate limit.
     "$SGAPS" serve model=spt_small device=cpu data_root="$DATA" server.port="$PORT" checkpoint_dir=/nonexistent \
@@ -49,6 +52,12 @@ capture() {
     done
     for game in $TRAIN_ATARI; do
         $cap --game "$game" --frames 400 --skip 3 --seed 1 --checkpoint-key "train-$game"
+    done
+    for game in $MORE_LEVELS; do
+        $cap --game "$game" --frames 800 --skip 3 --seed 3 --checkpoint-key "train2-$game"
+    done
+    for game in $TRAIN_ATARI; do
+        $cap --game "$game" --frames 400 --skip 3 --seed 3 --warmup 500 --checkpoint-key "train2-$game"
     done
     for game in $HELDOUT_LEVELS $HELDOUT_GAMES; do
         $cap --game "$game" --frames 240 --skip 3 --seed 2 --checkpoint-key "heldout-$game"
@@ -91,6 +100,13 @@ train() {
     "$SGAPS" train $MODEL training=temporal training.phase=4 training.closed_loop=true \
         training.learning_rate=4e-4 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p4" --data "$DATA"/train-*.h5
+    # Phase 5: 10 more closed-loop epochs on all the training recordings, the second
+    # episodes and four more levels included; about 20 minutes on 2 CPU cores
+    # (docs/logs/default-temporal-phase5.log).
+    "$SGAPS" train $MODEL training=temporal training.phase=5 training.closed_loop=true \
+        training.learning_rate=3e-4 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p5" \
+        --data "$DATA"/train-*.h5 "$DATA"/train2-*.h5
 }
 
 evaluate() {
