@@ -293,7 +293,10 @@ pub struct TrainArgs {
     /// Continue the run in --run-dir from its last finished epoch.
     #[arg(long)]
     pub resume: bool,
-    /// Start from this checkpoint directory (e.g. the previous phase's) instead of new weights.
+    /// Start from this checkpoint directory's weights (e.g. the previous phase's) instead of
+    /// new ones. The temporal family takes its model and memory rules from this run's
+    /// config (a later phase may change how the input planes are made); the SPT keeps the
+    /// checkpoint's config.
     #[arg(long, value_name = "DIR")]
     pub init: Option<PathBuf>,
     /// Print the summary as JSON.
