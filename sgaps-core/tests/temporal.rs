@@ -10,6 +10,7 @@ use sgaps_core::data::{RecordedFrame, Recorder, SessionInfo};
 use sgaps_core::metrics::{psnr, resized_to};
 use sgaps_core::model::Model;
 use sgaps_core::pipeline::{Engine, Frame, Pixel};
+use sgaps_core::training::clips::load_clips;
 use sgaps_core::training::{train, TrainOptions};
 use sgaps_core::Config;
 use tch::Device;
@@ -147,11 +148,16 @@ fn a_temporal_checkpoint_round_trips_strictly() {
 }
 
 fn record(dir: &Path) -> PathBuf {
+    record_as(dir, "blocks")
+}
+
+/// 60 frames of the moving blocks into `{dir}/{key}.h5`.
+fn record_as(dir: &Path, key: &str) -> PathBuf {
     let recorder = Recorder::start(dir, Duration::from_secs(1)).unwrap();
     recorder.begin_session(SessionInfo {
         session_id: "run".into(),
         created_at: 0.0,
-        checkpoint_key: "blocks".into(),
+        checkpoint_key: key.into(),
         model_version: "untrained".into(),
         client_resolution: CLIENT,
         resolution: [32, 28],
@@ -164,7 +170,25 @@ fn record(dir: &Path) -> PathBuf {
         recorder.record("run", RecordedFrame { frame_id: t as u64, timestamp: t as f64 / 30.0, pixels: vec![], state, ground_truth: Some(scene(t)) });
     }
     recorder.shutdown();
-    dir.join("blocks.h5")
+    dir.join(format!("{key}.h5"))
+}
+
+#[test]
+fn validation_files_hold_out_whole_games() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![record_as(dir.path(), "seen"), record_as(dir.path(), "unseen")];
+    let mut config = training_config(dir.path(), 1);
+    // By default the last 20 % of every session validates.
+    let split = load_clips(&files, &config).unwrap();
+    assert_eq!((split.train_frames(), split.validation_frames()), (96, 24));
+    // Named files validate whole; the others train in full.
+    config.training.validation_files = vec!["unseen".into()];
+    let by_file = load_clips(&files, &config).unwrap();
+    assert_eq!((by_file.train_frames(), by_file.validation_frames()), (60, 60));
+    // A name that is no data file is an error that names it.
+    config.training.validation_files = vec!["unseen.h5".into()];
+    let error = load_clips(&files, &config).unwrap_err().to_string();
+    assert!(error.contains("`unseen.h5`") && error.contains("without .h5"), "{error}");
 }
 
 fn training_config(dir: &Path, epochs: u32) -> Config {

@@ -257,6 +257,11 @@ pub struct TrainingConfig {
     /// (`training/augment.rs`), for games never trained on.
     #[serde(default)]
     pub augment: bool,
+    /// Temporal family: data files (by name without `.h5`) held out whole for validation,
+    /// so validation measures games (or levels) the model never trains on. Empty: the
+    /// last `validation_fraction` of every session is validation.
+    #[serde(default)]
+    pub validation_files: Vec<String>,
 }
 
 fn default_clip_frames() -> u32 {

@@ -94,6 +94,10 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
     if config.model.family == ModelFamily::Temporal {
         return super::temporal_trainer::train_temporal(config, options, on_progress);
     }
+    anyhow::ensure!(
+        config.training.validation_files.is_empty() && !config.training.augment,
+        "training.validation_files and training.augment apply to the temporal family only"
+    );
     let t = &config.training;
     anyhow::ensure!(
         ["val_psnr", "val_ssim", "val_loss"].contains(&t.best_metric.as_str()),
