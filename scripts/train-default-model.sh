@@ -73,8 +73,11 @@ capture() {
 
 # The temporal family, served with space-time sampling renewed every frame.
 MODEL="model=temporal sampling=space_time mask_update=every_frame"
-# Phases 1 to 3 ran before the interpolated planes kept the samples' sub-pixel positions.
+# Phases 1 to 3 ran before the interpolated planes kept the samples' sub-pixel positions,
+# and phases 2 to 4 with a quarter of the samples by importance (the sampler then drew
+# them weighted at random, not systematically: today's runs come out slightly different).
 SNAPPED="model.temporal.interpolation=snapped"
+QUARTER="sampling.importance_ratio=0.25 sampling.uniform_ratio=0.75"
 
 train() {
     # Phase 1 from new weights: clips of the training games on the plain space-time
@@ -86,18 +89,18 @@ train() {
         --checkpoint-key default --run-dir "$RUNS/temporal-p1" --data "$DATA"/train-*.h5
     # Phase 2 from phase 1's best: closed loop, a quarter of each frame's samples placed
     # where the model's own predicted error (and sample age) is high, as when serving.
-    "$SGAPS" train $MODEL $SNAPPED training=temporal training.phase=2 training.closed_loop=true \
+    "$SGAPS" train $MODEL $SNAPPED $QUARTER training=temporal training.phase=2 training.closed_loop=true \
         training.learning_rate=5e-4 training.epochs=2 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p2" --data "$DATA"/train-*.h5
     # Phase 3: 6 more closed-loop epochs at a lower rate (the committed default ran this
     # on a lent H200 in 3.5 minutes, device=cuda; about 40 minutes on 2 CPU cores).
-    "$SGAPS" train $MODEL $SNAPPED training=temporal training.phase=2 training.closed_loop=true \
+    "$SGAPS" train $MODEL $SNAPPED $QUARTER training=temporal training.phase=2 training.closed_loop=true \
         training.learning_rate=3e-4 training.epochs=6 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p3" --data "$DATA"/train-*.h5
     # Phase 4: the same weights with splatted interpolation (each sample placed where
     # within its pixel it lay, the default now), 10 closed-loop epochs; about 15 minutes
     # on 2 CPU cores (docs/logs/default-temporal-phase4.log).
-    "$SGAPS" train $MODEL training=temporal training.phase=4 training.closed_loop=true \
+    "$SGAPS" train $MODEL $QUARTER training=temporal training.phase=4 training.closed_loop=true \
         training.learning_rate=4e-4 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p4" --data "$DATA"/train-*.h5
     # Phase 5: 10 more closed-loop epochs on all the training recordings, the second
