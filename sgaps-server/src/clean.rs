@@ -6,7 +6,8 @@ use sgaps_core::data::{clean, read_file};
 
 use crate::cli::{CleanArgs, ConfArgs};
 
-pub fn run(conf: &ConfArgs, args: CleanArgs) -> anyhow::Result<()> {
+pub fn run(conf: &ConfArgs, mut args: CleanArgs) -> anyhow::Result<()> {
+    crate::cli::overrides_after_data(&mut args.data, &mut args.overrides);
     let config = conf.load(&args.overrides)?;
     let mut sessions = Vec::new();
     for path in &args.data {

@@ -42,6 +42,16 @@ impl ConfArgs {
     }
 }
 
+/// `--data` takes every word after it (so a shell glob works), overrides written after
+/// the files included: `--data a.h5 b.h5 checkpoint_dir=checkpoints`. Words that hold a
+/// `=` and are no existing file are overrides: they join the others, last (as written).
+pub fn overrides_after_data(data: &mut Vec<PathBuf>, overrides: &mut Vec<String>) {
+    let (files, words): (Vec<PathBuf>, Vec<PathBuf>) =
+        std::mem::take(data).into_iter().partition(|path| path.exists() || !path.to_string_lossy().contains('='));
+    *data = files;
+    overrides.extend(words.into_iter().map(|word| word.to_string_lossy().into_owned()));
+}
+
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the server: WebSocket stream at ws://HOST:PORT/ws/stream, REST under /api.
@@ -341,4 +351,22 @@ pub struct CleanArgs {
     pub out: PathBuf,
     /// Overrides such as `cleaning.min_pixels=100` or `cleaning.balance.enabled=false`.
     pub overrides: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_written_after_the_data_files_are_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file may hold a `=` in its name; it stays a file.
+        let odd = dir.path().join("level=1.h5");
+        std::fs::write(&odd, b"").unwrap();
+        let mut data = vec![odd.clone(), PathBuf::from("missing.h5"), "checkpoint_dir=checkpoints".into(), "device=cpu".into()];
+        let mut overrides = vec!["model=temporal".to_string()];
+        overrides_after_data(&mut data, &mut overrides);
+        assert_eq!(data, [odd, PathBuf::from("missing.h5")]);
+        assert_eq!(overrides, ["model=temporal", "checkpoint_dir=checkpoints", "device=cpu"]);
+    }
 }

@@ -6,7 +6,8 @@ use sgaps_core::training::{train, Progress, TrainOptions};
 
 use crate::cli::{ConfArgs, TrainArgs};
 
-pub fn run(conf: &ConfArgs, args: TrainArgs) -> anyhow::Result<()> {
+pub fn run(conf: &ConfArgs, mut args: TrainArgs) -> anyhow::Result<()> {
+    crate::cli::overrides_after_data(&mut args.data, &mut args.overrides);
     let config = conf.load(&args.overrides)?;
     tracing::info!(phase = config.training.phase, description = %config.training.description, model = %config.model.name, "training");
     let options = TrainOptions {
