@@ -285,24 +285,22 @@ impl SessionMemory {
         let current_mean = mean_of(sum, count);
         let recent = self.config.union_frames as f32;
         let in_union = |i: usize| self.age[i] < recent;
+        let fill = |weighted: &[f32], weight: &[f32]| push_pull(&Sparse { width: w, height: h, weighted, weight }, current_mean);
         let (interpolated_current, interpolated_union) = match self.config.interpolation {
             SampleInterpolation::Snapped => {
                 let union_weight: Vec<f32> = (0..n).map(|i| in_union(i) as u8 as f32).collect();
                 let union_weighted: Vec<f32> = self.canvas.iter().zip(&union_weight).map(|(&v, &c)| v * c).collect();
-                (
-                    push_pull(&Sparse { width: w, height: h, weighted: &current_weighted, weight: &current_confidence }, current_mean),
-                    push_pull(&Sparse { width: w, height: h, weighted: &union_weighted, weight: &union_weight }, current_mean),
-                )
+                (fill(&current_weighted, &current_confidence), fill(&union_weighted, &union_weight))
             }
             SampleInterpolation::Splatted => {
                 let (weighted, weight) = splat(w, h, samples.iter().map(|s| (s.x, s.y, s.value)));
-                let current = push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, current_mean);
+                let current = fill(&weighted, &weight);
                 let seen = (0..n).filter(|&i| in_union(i)).map(|i| {
                     let (x, y) = ((i % w) as f32 + self.position[0][i], (i / w) as f32 + self.position[1][i]);
                     (x, y, self.canvas[i])
                 });
                 let (weighted, weight) = splat(w, h, seen);
-                (current, push_pull(&Sparse { width: w, height: h, weighted: &weighted, weight: &weight }, current_mean))
+                (current, fill(&weighted, &weight))
             }
         };
 
