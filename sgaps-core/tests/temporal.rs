@@ -202,6 +202,7 @@ fn training_config(dir: &Path, epochs: u32) -> Config {
         "training.sample_counts=[40,80]".into(),
         "training.validation_fraction=0.2".into(),
         "training.learning_rate=1e-2".into(),
+        "training.psnr_loss_weight=0.05".into(),
         format!("training.epochs={epochs}"),
     ];
     let extra: Vec<&str> = extra.iter().map(String::as_str).collect();

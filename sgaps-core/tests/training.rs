@@ -159,3 +159,20 @@ fn training_learns_registers_the_best_checkpoint_and_resumes() {
     let error = train(&phase3, &resumed, &mut |_| {}).unwrap_err().to_string();
     assert!(error.contains("phase 2") && error.contains("phase 3"), "{error}");
 }
+
+#[test]
+fn the_sparse_pixel_transformer_refuses_options_of_the_temporal_family() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = TrainOptions {
+        data: vec![dir.path().join("unread.h5")],
+        checkpoint_key: "blocks".into(),
+        run_dir: dir.path().join("run"),
+        resume: false,
+        init: None,
+    };
+    let mut config = config(dir.path(), 1);
+    config.training.psnr_loss_weight = 0.05;
+    let error = train(&config, &options, &mut |_| {}).unwrap_err().to_string();
+    assert!(error.contains("training.psnr_loss_weight"), "{error}");
+    assert!(error.contains("temporal family only"), "{error}");
+}

@@ -262,6 +262,11 @@ pub struct TrainingConfig {
     /// last `validation_fraction` of every session is validation.
     #[serde(default)]
     pub validation_files: Vec<String>,
+    /// Temporal family: weight of a loss term that raises every frame's PSNR (the mean
+    /// over frames of ln MSE), the metric evaluation reports. L1 alone under-weights the
+    /// large errors PSNR punishes; 0 trains on L1 alone.
+    #[serde(default)]
+    pub psnr_loss_weight: f64,
 }
 
 fn default_clip_frames() -> u32 {

@@ -5,10 +5,11 @@
 //! history. The sample density varies between clips over `training.sample_counts`.
 //!
 //! Loss per frame: L1 to the target, an L1 term on its horizontal and vertical
-//! gradients (edges matter to the eye and to PSNR), and the predicted-error head's L1 to
-//! the actual error. The optimiser's moments are saved with the last checkpoint, and
-//! every epoch draws from its own seeded stream, so `--resume` equals an uninterrupted
-//! run.
+//! gradients (edges matter to the eye and to PSNR), the predicted-error head's L1 to
+//! the actual error, and (`training.psnr_loss_weight`) the mean over frames of ln MSE,
+//! which is minus the PSNR the evaluation reports, up to scale. The optimiser's moments
+//! are saved with the last checkpoint, and every epoch draws from its own seeded stream,
+//! so `--resume` equals an uninterrupted run.
 
 use std::path::Path;
 use std::time::Instant;
@@ -38,6 +39,8 @@ use crate::visualize::{gray_to_rgb, importance_heatmap, side_by_side};
 const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 const GRADIENT_LOSS_WEIGHT: f64 = 0.5;
 const ERROR_LOSS_WEIGHT: f64 = 0.1;
+/// Keeps ln MSE finite on a perfect frame: 1e-5 is 50 dB.
+const PSNR_LOSS_FLOOR: f64 = 1e-5;
 /// Share of clips trained without their state vector, so clients that send none lose
 /// nothing.
 const STATE_DROPOUT: f64 = 0.3;
@@ -285,7 +288,8 @@ impl<'a> Rollout<'a> {
         let error = (&out.reconstruction - &target).abs();
         let loss = error.mean(Kind::Float)
             + gradient_l1(&out.reconstruction, &target) * GRADIENT_LOSS_WEIGHT
-            + (&out.predicted_error - error.detach()).abs().mean(Kind::Float) * ERROR_LOSS_WEIGHT;
+            + (&out.predicted_error - error.detach()).abs().mean(Kind::Float) * ERROR_LOSS_WEIGHT
+            + log_mse(&error) * self.config.training.psnr_loss_weight;
         if let Some((optimizer, learning_rate, clip_norm)) = train {
             optimizer.zero_grad(model.var_store());
             loss.backward();
@@ -308,6 +312,12 @@ impl<'a> Rollout<'a> {
         }
         Step { reconstruction, inputs, importance, loss }
     }
+}
+
+/// The mean over frames of ln MSE: minimising it maximises the mean PSNR per frame
+/// (PSNR = -10 log10 MSE for intensities in [0, 1]), capped near 50 dB.
+fn log_mse(error: &Tensor) -> Tensor {
+    (error.square().mean_dim([1i64, 2, 3].as_slice(), false, Kind::Float) + PSNR_LOSS_FLOOR).log().mean(Kind::Float)
 }
 
 /// Mean L1 of the difference of horizontal and vertical neighbour differences.
@@ -365,4 +375,27 @@ fn validate(model: &Model, sequences: &[Sequence], config: &Config) -> anyhow::R
     }
     let mean = |x: f64| if n > 0 { x / n as f64 } else { f64::NAN };
     Ok(Validation { psnr: mean(sums[0]), ssim: mean(sums[1]), current_psnr: mean(sums[2]), union_psnr: mean(sums[3]), canvas_psnr: mean(sums[4]), previous_psnr: mean(sums[5]), picture })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::psnr;
+    use image::GrayImage;
+
+    #[test]
+    fn the_psnr_loss_is_minus_the_mean_psnr_per_frame_up_to_scale() {
+        // Two 4x4 frames off the truth by 10 and 40 grey levels everywhere.
+        let truth = GrayImage::new(4, 4);
+        let offsets = [10u8, 40];
+        let error = Tensor::from_slice(&offsets.map(|o| [f32::from(o) / 255.0; 16]).concat()).view([2, 1, 4, 4]);
+        let mean_psnr: f64 = offsets
+            .iter()
+            .map(|&o| psnr(&truth, &GrayImage::from_pixel(4, 4, image::Luma([o]))).unwrap())
+            .sum::<f64>()
+            / 2.0;
+        let from_loss = -10.0 / std::f64::consts::LN_10 * log_mse(&error).double_value(&[]);
+        // The floor (50 dB) moves the 10-level frame's 28 dB by 0.03 dB.
+        assert!((from_loss - mean_psnr).abs() < 0.05, "{from_loss:.3} dB from the loss, {mean_psnr:.3} dB measured");
+    }
 }

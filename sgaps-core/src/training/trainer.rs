@@ -95,8 +95,8 @@ pub fn train(config: &Config, options: &TrainOptions, on_progress: &mut dyn FnMu
         return super::temporal_trainer::train_temporal(config, options, on_progress);
     }
     anyhow::ensure!(
-        config.training.validation_files.is_empty() && !config.training.augment,
-        "training.validation_files and training.augment apply to the temporal family only"
+        config.training.validation_files.is_empty() && !config.training.augment && config.training.psnr_loss_weight == 0.0,
+        "training.validation_files, training.augment and training.psnr_loss_weight apply to the temporal family only"
     );
     let t = &config.training;
     anyhow::ensure!(
