@@ -8,7 +8,7 @@
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
 # checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB),
-# 35 minutes to 2 hours of training (the VM's load decides) and 2 to 10 of evaluation on
+# 2.5 to 3.5 hours of training (the VM's load decides) and 2 to 10 of evaluation on
 # 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -109,6 +109,19 @@ train() {
     "$SGAPS" train $MODEL training=temporal training.phase=5 training.closed_loop=true \
         training.learning_rate=3e-4 training.epochs=10 checkpoint_dir="$CHECKPOINTS" \
         --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p5" \
+        --data "$DATA"/train-*.h5 "$DATA"/train2-*.h5
+    # Phase 6: the loss gains the mean over frames of ln MSE (minus the PSNR the
+    # evaluation reports, up to scale), weight 0.05; 12 closed-loop epochs at 2e-4, about
+    # 20 minutes on 2 CPU cores (docs/logs/default-temporal-phase6.log).
+    "$SGAPS" train $MODEL training=temporal training.phase=6 training.closed_loop=true \
+        training.learning_rate=2e-4 training.epochs=12 training.psnr_loss_weight=0.05 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p6" \
+        --data "$DATA"/train-*.h5 "$DATA"/train2-*.h5
+    # Phase 7: the same term at weight 0.2, 8 epochs at 1.5e-4, about 15 minutes
+    # (docs/logs/default-temporal-phase7.log).
+    "$SGAPS" train $MODEL training=temporal training.phase=7 training.closed_loop=true \
+        training.learning_rate=1.5e-4 training.epochs=8 training.psnr_loss_weight=0.2 checkpoint_dir="$CHECKPOINTS" \
+        --init "$CHECKPOINTS/default" --checkpoint-key default --run-dir "$RUNS/temporal-p7" \
         --data "$DATA"/train-*.h5 "$DATA"/train2-*.h5
 }
 
