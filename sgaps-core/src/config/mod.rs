@@ -65,6 +65,10 @@ impl Config {
     fn validate(&self) -> Result<(), (String, String)> {
         self.model.validate().map_err(|(k, m)| (format!("model.{k}"), m))?;
         self.cleaning.validate().map_err(|(k, m)| (format!("cleaning.{k}"), m))?;
+        let weight = self.training.psnr_loss_weight;
+        if !(weight.is_finite() && weight >= 0.0) {
+            return Err(("training.psnr_loss_weight".into(), format!("must be >= 0 (a negative weight lowers the PSNR), got {weight}")));
+        }
         let s = &self.sampling;
         let err = |key: &str, message: String| Err((format!("sampling.{key}"), message));
         if s.default_sample_count == 0 || s.default_sample_count > s.max_sample_count {

@@ -108,6 +108,9 @@ fn shape_rules_are_checked() {
     assert!(err.contains("model.embed_dim"), "{err}");
     let err = load(&["sampling.importance_ratio=0.9"]).unwrap_err().to_string();
     assert!(err.contains("sampling.importance_ratio") && err.contains("override"), "{err}");
+    let err = load(&["training=temporal", "training.psnr_loss_weight=-0.1"]).unwrap_err().to_string();
+    assert!(err.contains("training.psnr_loss_weight") && err.contains(">= 0"), "{err}");
+    assert_eq!(load(&["training=temporal", "training.psnr_loss_weight=0.2"]).unwrap().training.psnr_loss_weight, 0.2);
 }
 
 #[test]
