@@ -8,7 +8,7 @@
 #
 # Environment: DATA (default data/capture), RUNS (default runs), CHECKPOINTS (default
 # checkpoints), PORT (default 8123). About 8 to 12 minutes of capture (70 files, 35 MB),
-# 2.5 to 3.5 hours of training (the VM's load decides) and 2 to 10 of evaluation on
+# 2 to 3 hours of training (the VM's load decides) and 2 to 10 of evaluation on
 # 2 CPU cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
