@@ -65,10 +65,7 @@ impl Config {
     fn validate(&self) -> Result<(), (String, String)> {
         self.model.validate().map_err(|(k, m)| (format!("model.{k}"), m))?;
         self.cleaning.validate().map_err(|(k, m)| (format!("cleaning.{k}"), m))?;
-        let weight = self.training.psnr_loss_weight;
-        if !(weight.is_finite() && weight >= 0.0) {
-            return Err(("training.psnr_loss_weight".into(), format!("must be >= 0 (a negative weight lowers the PSNR), got {weight}")));
-        }
+        self.training.validate().map_err(|(k, m)| (format!("training.{k}"), m))?;
         let s = &self.sampling;
         let err = |key: &str, message: String| Err((format!("sampling.{key}"), message));
         if s.default_sample_count == 0 || s.default_sample_count > s.max_sample_count {
@@ -164,6 +161,17 @@ impl TemporalConfig {
         }
         if self.max_time_gap_s.is_nan() || self.max_time_gap_s <= 0.0 {
             return Err(("max_time_gap_s".into(), "must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+impl TrainingConfig {
+    /// Range rules of a training phase; returns the offending key.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let weight = self.psnr_loss_weight;
+        if !(weight.is_finite() && weight >= 0.0) {
+            return Err(("psnr_loss_weight".into(), format!("must be >= 0 (a negative weight lowers the PSNR), got {weight}")));
         }
         Ok(())
     }
